@@ -1,0 +1,61 @@
+# Two commands on a fresh machine: `make serve` (the atlas on http://127.0.0.1:8000)
+# and `make test` (the whole suite). Both install what they need first.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV ?= .venv
+BIN := $(VENV)/bin
+PYTHON ?= python3
+# The CPU build of torch comes first, so nothing later pulls the CUDA build.
+# Machines that reach only PyPI set nothing; GitHub's runners set the CPU index.
+TORCH := torch==2.13.0
+TORCH_INDEX ?=
+CHROMIUM := $(or $(MLATLAS_CHROMIUM),/usr/bin/chromium)
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+VENDOR := docs/assets/vendor
+
+# Commands run from the venv, so `mlatlas` in a docs shell block is this checkout's.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: help setup vendor chromium serve build test clean
+
+help:  ## list the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --upgrade pip
+	$(BIN)/pip install $(TORCH) $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
+	$(BIN)/pip install -e ".[docs,test]"
+	touch $@
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+
+# mermaid and KaTeX are served from the site itself, copied out of node_modules.
+$(VENDOR)/.stamp: node_modules/.package-lock.json
+	rm -rf $(VENDOR)
+	mkdir -p $(VENDOR)/mermaid $(VENDOR)/katex
+	cp node_modules/mermaid/dist/mermaid.min.js node_modules/mermaid/LICENSE $(VENDOR)/mermaid/
+	cp -r node_modules/katex/dist/katex.min.js node_modules/katex/dist/katex.min.css \
+	      node_modules/katex/dist/fonts node_modules/katex/dist/contrib node_modules/katex/LICENSE $(VENDOR)/katex/
+	touch $@
+
+setup: $(BIN)/.installed $(VENDOR)/.stamp  ## install Python and npm dependencies
+
+vendor: $(VENDOR)/.stamp
+
+chromium:  ## install Debian chromium for the browser tests, if missing
+	@[ -x "$(CHROMIUM)" ] || { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; }
+
+serve: setup  ## build and serve the atlas on http://127.0.0.1:8000
+	$(BIN)/mkdocs serve --strict -a 127.0.0.1:8000
+
+build: setup  ## build the static site into site/
+	$(BIN)/mkdocs build --strict
+
+test: setup chromium  ## run the whole test suite
+	$(BIN)/python -m pytest
+
+clean:  ## remove build outputs (keeps the venv and node_modules)
+	rm -rf site $(VENDOR) .pytest_cache

@@ -1,0 +1,1 @@
+../../snippets/notebooks/attention_maps.py

@@ -1,0 +1,5 @@
+"""Run the command-line interface: ``python -m mlatlas``."""
+
+from mlatlas.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,120 @@
+"""The code blocks of the site's pages, expanded exactly as the site expands them.
+
+A page's Markdown is first run through ``pymdownx.snippets`` with the options from
+``mkdocs.yml`` (so ``--8<--`` includes become the snippet's text, as on the site),
+then ``pytest-codeblocks`` extracts its fenced blocks.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import markdown
+import yaml
+from pytest_codeblocks import extract_from_buffer
+
+from conftest import ROOT
+
+DOCS = ROOT / "docs"
+EXECUTED = {"python", "bash"}
+"""Languages whose blocks the suite runs. Mermaid is rendered by the browser test."""
+RENDERED = {"mermaid"}
+
+
+@dataclass(frozen=True)
+class Block:
+    """One fenced code block of one page."""
+
+    page: str
+    lineno: int
+    lang: str
+    options: str
+    code: str
+    raw: str
+
+    @property
+    def id(self) -> str:
+        """A test id such as ``foundations/attention.md:42``."""
+        return f"{self.page}:{self.lineno}"
+
+
+@cache
+def _snippets_config() -> dict:
+    """The ``pymdownx.snippets`` options that ``mkdocs.yml`` gives the site."""
+
+    class _Loader(yaml.SafeLoader):
+        pass
+
+    # mkdocs.yml uses !ENV and !!python/name tags; only the plain options matter here.
+    _Loader.add_multi_constructor("", lambda loader, suffix, node: None)
+    config = yaml.load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"), Loader=_Loader)
+    for ext in config["markdown_extensions"]:
+        if isinstance(ext, dict) and "pymdownx.snippets" in ext:
+            return ext["pymdownx.snippets"]
+    raise AssertionError("mkdocs.yml does not configure pymdownx.snippets")
+
+
+def expand(text: str) -> str:
+    """Expand ``--8<--`` includes the way the site does, from the repository root."""
+    md = markdown.Markdown(
+        extensions=["pymdownx.snippets"],
+        extension_configs={"pymdownx.snippets": _snippets_config()},
+    )
+    cwd = Path.cwd()
+    try:  # base_path is relative to where mkdocs runs: the repository root
+        import os
+
+        os.chdir(ROOT)
+        lines = md.preprocessors["snippet"].run(text.splitlines())
+    finally:
+        os.chdir(cwd)
+    return "\n".join(lines) + "\n"
+
+
+def blocks_of(text: str, page: str) -> list[Block]:
+    """The fenced code blocks of one page's Markdown, includes expanded."""
+    raw_blocks = extract_from_buffer(io.StringIO(text))
+    expanded = extract_from_buffer(io.StringIO(expand(text)))
+    if len(raw_blocks) != len(expanded):
+        raise AssertionError(f"{page}: an include added or removed a code fence")
+    out = []
+    for raw, block in zip(raw_blocks, expanded):
+        lang, _, options = (block.syntax or "").strip().partition(" ")
+        out.append(Block(page, raw.lineno, lang, options.strip(), block.code, raw.code))
+    return out
+
+
+def pages() -> list[Path]:
+    """Every Markdown page of the site."""
+    return sorted(DOCS.rglob("*.md"))
+
+
+def all_blocks() -> list[Block]:
+    """Every fenced code block on every page."""
+    return [
+        block
+        for path in pages()
+        for block in blocks_of(path.read_text(encoding="utf-8"), str(path.relative_to(DOCS)))
+    ]
+
+
+def unexecuted(blocks: list[Block]) -> list[str]:
+    """Why each block that the suite would not run is not allowed on the site.
+
+    Returns:
+        One message per offending block; empty when every block is run or rendered.
+    """
+    problems = []
+    for b in blocks:
+        if b.lang in RENDERED:
+            continue
+        if b.lang not in EXECUTED:
+            problems.append(f"{b.id}: a ```{b.lang or '(no language)'} block is shown but nothing runs it")
+        elif b.lang == "python" and not all(
+            line.startswith('--8<-- "snippets/') for line in b.raw.strip().splitlines()
+        ):
+            problems.append(f"{b.id}: Python must be included from snippets/ with --8<--, not written in the page")
+    return problems

@@ -231,15 +231,23 @@ class MultiHeadAttention(nn.Module):
         keys, then values.
 
         Args:
-            module: A ``batch_first`` module with ``kdim == vdim == embed_dim``.
+            module: A ``batch_first`` module with ``kdim == vdim == embed_dim`` and
+                without ``add_bias_kv`` or ``add_zero_attn``.
 
         Returns:
             A :class:`MultiHeadAttention` computing the same function.
         """
-        if not module._qkv_same_embed_dim:
-            raise MlatlasError("only nn.MultiheadAttention with kdim == vdim == embed_dim is supported")
+        unsupported = {
+            "kdim == vdim == embed_dim": module._qkv_same_embed_dim,
+            "batch_first=True": module.batch_first,
+            "add_bias_kv=False": module.bias_k is None,
+            "add_zero_attn=False": not module.add_zero_attn,
+        }
+        missing = [option for option, holds in unsupported.items() if not holds]
+        if missing:
+            raise MlatlasError(f"from_torch needs an nn.MultiheadAttention with {', '.join(missing)}")
         has_bias = module.in_proj_bias is not None
-        layer = cls(module.embed_dim, module.num_heads, bias=has_bias)
+        layer = cls(module.embed_dim, module.num_heads, bias=has_bias).to(module.in_proj_weight.dtype)
         w_q, w_k, w_v = module.in_proj_weight.detach().chunk(3)
         with torch.no_grad():
             for proj, w in zip((layer.q_proj, layer.k_proj, layer.v_proj), (w_q, w_k, w_v)):

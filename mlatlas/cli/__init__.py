@@ -2,7 +2,8 @@
 
 Each sub-command lives in its own module here with a ``register(subparsers)``
 function that adds its parser and sets ``handler``, a function of the parsed
-arguments returning an exit status. Handlers call the library, which raises
+arguments returning an exit status; every module of this package that defines
+``register`` is a sub-command, listed by ``--help`` in alphabetical order. Handlers call the library, which raises
 :class:`~mlatlas.errors.MlatlasError` on bad input; :func:`main` turns that (and
 argparse's own complaints) into one line on stderr and exit status 2.
 """
@@ -10,15 +11,20 @@ argparse's own complaints) into one line on stderr and exit status 2.
 from __future__ import annotations
 
 import argparse
+import importlib
+import pkgutil
 import sys
 from collections.abc import Sequence
+from types import ModuleType
 
 from mlatlas import __version__
-from mlatlas.cli import attention
 from mlatlas.errors import EXIT_USAGE, MlatlasError
 
-COMMANDS = (attention,)
-"""Modules that each add one sub-command, in the order ``--help`` lists them."""
+
+def commands() -> list[ModuleType]:
+    """The modules of ``mlatlas.cli`` that add a sub-command, alphabetically."""
+    modules = [importlib.import_module(f"{__name__}.{m.name}") for m in pkgutil.iter_modules(__path__)]
+    return [module for module in modules if hasattr(module, "register")]
 
 
 class _OneLineParser(argparse.ArgumentParser):
@@ -36,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"mlatlas {__version__}")
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=_OneLineParser)
-    for command in COMMANDS:
+    for command in commands():
         command.register(subparsers)
     return parser
 

@@ -7,10 +7,10 @@ then ``pytest-codeblocks`` extracts its fenced blocks.
 
 from __future__ import annotations
 
+import contextlib
 import io
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 
 import markdown
 import yaml
@@ -63,14 +63,8 @@ def expand(text: str) -> str:
         extensions=["pymdownx.snippets"],
         extension_configs={"pymdownx.snippets": _snippets_config()},
     )
-    cwd = Path.cwd()
-    try:  # base_path is relative to where mkdocs runs: the repository root
-        import os
-
-        os.chdir(ROOT)
+    with contextlib.chdir(ROOT):  # base_path is relative to where mkdocs runs
         lines = md.preprocessors["snippet"].run(text.splitlines())
-    finally:
-        os.chdir(cwd)
     return "\n".join(lines) + "\n"
 
 

@@ -248,13 +248,13 @@ class MultiHeadAttention(nn.Module):
             raise MlatlasError(f"from_torch needs an nn.MultiheadAttention with {', '.join(missing)}")
         has_bias = module.in_proj_bias is not None
         layer = cls(module.embed_dim, module.num_heads, bias=has_bias).to(module.in_proj_weight.dtype)
-        w_q, w_k, w_v = module.in_proj_weight.detach().chunk(3)
+        projections = (layer.q_proj, layer.k_proj, layer.v_proj)
         with torch.no_grad():
-            for proj, w in zip((layer.q_proj, layer.k_proj, layer.v_proj), (w_q, w_k, w_v)):
+            for proj, w in zip(projections, module.in_proj_weight.chunk(3), strict=True):
                 proj.weight.copy_(w)
             layer.out_proj.weight.copy_(module.out_proj.weight)
             if has_bias:
-                for proj, b in zip((layer.q_proj, layer.k_proj, layer.v_proj), module.in_proj_bias.chunk(3)):
+                for proj, b in zip(projections, module.in_proj_bias.chunk(3), strict=True):
                     proj.bias.copy_(b)
                 layer.out_proj.bias.copy_(module.out_proj.bias)
         return layer

@@ -11,6 +11,7 @@ import contextlib
 import io
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 
 import markdown
 import yaml
@@ -75,7 +76,7 @@ def blocks_of(text: str, page: str) -> list[Block]:
     if len(raw_blocks) != len(expanded):
         raise AssertionError(f"{page}: an include added or removed a code fence")
     out = []
-    for raw, block in zip(raw_blocks, expanded):
+    for raw, block in zip(raw_blocks, expanded, strict=True):
         lang, _, options = (block.syntax or "").strip().partition(" ")
         out.append(Block(page, raw.lineno, lang, options.strip(), block.code, raw.code))
     return out

@@ -25,7 +25,10 @@ RUNNABLE = [b for b in BLOCKS if b.lang in EXECUTED]
 
 def run_block(block: Block) -> subprocess.CompletedProcess[str]:
     """Run one block the way a reader would: Python with python, shell with bash."""
-    command = [sys.executable, "-c", block.code] if block.lang == "python" else ["bash", "-eo", "pipefail", "-c", block.code]
+    if block.lang == "python":
+        command = [sys.executable, "-c", block.code]
+    else:
+        command = ["bash", "-eo", "pipefail", "-c", block.code]
     return subprocess.run(command, cwd=ROOT, env=run_env(), capture_output=True, text=True, timeout=300)
 
 
@@ -74,7 +77,8 @@ def test_every_snippet_is_shown() -> None:
 @pytest.mark.parametrize("path", sorted((ROOT / "snippets/notebooks").glob("*.py")), ids=lambda p: p.name)
 def test_notebook_script_runs(path) -> None:
     """Notebook pages are jupytext scripts: they run as plain Python too."""
-    result = subprocess.run([sys.executable, str(path)], cwd=ROOT, env=run_env(), capture_output=True, text=True, timeout=300)
+    command = [sys.executable, str(path)]
+    result = subprocess.run(command, cwd=ROOT, env=run_env(), capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
 
 

@@ -8,6 +8,7 @@ broken image, link or anchor, or a request to any host but the site's own.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import re
@@ -20,6 +21,7 @@ from pathlib import Path
 from urllib.parse import urldefrag, urljoin, urlsplit
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from conftest import ROOT, run_env
 
@@ -44,10 +46,13 @@ RENDERED = """() => {
 }"""
 REPORT = """() => ({
   math: document.querySelectorAll(".arithmatex").length,
-  unrenderedMath: [...document.querySelectorAll(".arithmatex")].filter(m => !m.querySelector(".katex")).map(m => m.textContent.slice(0, 60)),
+  unrenderedMath: [...document.querySelectorAll(".arithmatex")]
+    .filter(m => !m.querySelector(".katex")).map(m => m.textContent.slice(0, 60)),
   diagrams: [...document.querySelectorAll("div.mermaid, pre.mermaid")].map(d => {
     const svg = d.shadowRoot && d.shadowRoot.querySelector("svg");
-    return { rendered: !!svg, error: !!svg && (svg.getAttribute("aria-roledescription") === "error" || /Syntax error/.test(svg.textContent)) };
+    const error = !!svg && (svg.getAttribute("aria-roledescription") === "error"
+      || /Syntax error/.test(svg.textContent));
+    return { rendered: !!svg, error };
   }),
   brokenImages: [...document.images].filter(i => !i.complete || i.naturalWidth === 0).map(i => i.src),
   links: [...document.querySelectorAll("a[href]")].map(a => a.href),
@@ -101,7 +106,8 @@ def browser():
 def page_urls(site: Path, base: str) -> list[str]:
     """The URL of every HTML page of the built site."""
     paths = sorted(p.relative_to(site) for p in site.rglob("index.html"))
-    return [urljoin(base, str(p.parent) + "/" if str(p.parent) != "." else "") for p in paths] + [urljoin(base, "404.html")]
+    urls = [urljoin(base, "" if str(p.parent) == "." else f"{p.parent}/") for p in paths]
+    return [*urls, urljoin(base, "404.html")]
 
 
 class Visit:
@@ -119,10 +125,8 @@ class Visit:
         response = page.goto(url, wait_until="networkidle")
         if response is None or response.status != 200:
             self.problems.append(f"status {response and response.status}, expected 200")
-        try:
+        with contextlib.suppress(PlaywrightTimeout):  # the report below says what did not render
             page.wait_for_function(RENDERED, timeout=20_000)
-        except Exception:  # the report below says what did not render
-            pass
         self.report = page.evaluate(REPORT)
         self.page, self.context = page, context
 

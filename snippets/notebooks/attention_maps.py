@@ -14,7 +14,7 @@ import torch
 from mlatlas.attention import MultiHeadAttention
 
 torch.manual_seed(0)
-tokens = "the cat sat on the mat because it was warm".split()
+tokens = ["the", "cat", "sat", "on", "the", "mat", "because", "it", "was", "warm"]
 x = torch.randn(1, len(tokens), 32)
 
 

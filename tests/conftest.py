@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
+import threading
+from collections.abc import Iterator
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -28,3 +32,47 @@ def run_env() -> dict[str, str]:
 def root() -> Path:
     """The repository root."""
     return ROOT
+
+
+# --- the built site, served and opened in a browser (shared by every browser test) ---
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Build the site once per test session, strictly, into a temporary folder."""
+    from browsing import build_site
+
+    if not (ROOT / "docs/assets/vendor/.stamp").exists():
+        pytest.fail("docs/assets/vendor is missing: run `make test`, which copies the npm assets")
+    out = tmp_path_factory.mktemp("site")
+    result = build_site(out)
+    assert result.returncode == 0, f"mkdocs build --strict failed:\n{result.stderr[-4000:]}"
+    return out
+
+
+@pytest.fixture(scope="session")
+def server(site: Path) -> Iterator[str]:
+    """Serve the built site on a free loopback port; yield its base URL."""
+    from browsing import QuietHandler
+
+    handler = functools.partial(QuietHandler, directory=str(site))
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Debian Chromium driven by Playwright (never a downloaded browser)."""
+    from playwright.sync_api import sync_playwright
+
+    from browsing import CHROMIUM, CHROMIUM_ARGS
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} not found: run `make test`, which installs Debian chromium")
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()

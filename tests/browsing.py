@@ -52,11 +52,15 @@ REPORT = """() => ({
 
 
 
-def build_site(out: Path) -> subprocess.CompletedProcess[str]:
-    """Run ``mkdocs build --strict`` into ``out`` (this also executes every exec block and notebook)."""
+def build_site(out: Path, site_url: str) -> subprocess.CompletedProcess[str]:
+    """Run ``mkdocs build --strict`` into ``out`` for a site served at ``site_url``.
+
+    The build also executes every exec block and notebook of the site.
+    """
+    env = {**run_env(), "MLATLAS_SITE_URL": site_url}
     return subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)],
-        cwd=ROOT, env=run_env(), capture_output=True, text=True, timeout=1200,
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=1200,
     )
 
 
@@ -85,7 +89,7 @@ class Visit:
         page.on("console", lambda m: m.type == "error" and self.problems.append(f"console error: {m.text}"))
         page.on("pageerror", lambda e: self.problems.append(f"uncaught exception: {e}"))
         page.on("request", self._check_host)
-        page.on("requestfailed", lambda r: self.problems.append(f"request failed: {r.url}"))
+        page.on("requestfailed", self._check_failure)
         response = page.goto(url, wait_until="networkidle")
         if response is None or response.status != 200:
             self.problems.append(f"status {response and response.status}, expected 200")
@@ -100,6 +104,13 @@ class Visit:
             return
         if not request.url.startswith(self.base):
             self.problems.append(f"request to another host: {request.url}")
+
+    def _check_failure(self, request) -> None:
+        # Reloading or swapping a page while Chromium still fetches the favicon aborts
+        # that fetch: the browser's housekeeping, not something the page asked for.
+        if request.url.endswith("/favicon.png") and request.failure == "net::ERR_ABORTED":
+            return
+        self.problems.append(f"request failed: {request.url} ({request.failure})")
 
     def close(self) -> None:
         self.context.close()

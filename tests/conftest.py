@@ -38,29 +38,38 @@ def root() -> Path:
 
 
 @pytest.fixture(scope="session")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Build the site once per test session, strictly, into a temporary folder."""
-    from browsing import build_site
-
-    if not (ROOT / "docs/assets/vendor/.stamp").exists():
-        pytest.fail("docs/assets/vendor is missing: run `make test`, which copies the npm assets")
-    out = tmp_path_factory.mktemp("site")
-    result = build_site(out)
-    assert result.returncode == 0, f"mkdocs build --strict failed:\n{result.stderr[-4000:]}"
-    return out
+def site_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the test session's build of the site goes."""
+    return tmp_path_factory.mktemp("site")
 
 
 @pytest.fixture(scope="session")
-def server(site: Path) -> Iterator[str]:
-    """Serve the built site on a free loopback port; yield its base URL."""
-    from browsing import QuietHandler
+def server(site_dir: Path) -> Iterator[str]:
+    """Build the site strictly and serve it on a free loopback port; yield its URL.
 
-    handler = functools.partial(QuietHandler, directory=str(site))
+    The port is taken first and the site is built for that address
+    (``MLATLAS_SITE_URL``): Material navigates instantly only to the URLs of its
+    ``sitemap.xml``, so a site built for another address would reload every page.
+    """
+    from browsing import QuietHandler, build_site
+
+    if not (ROOT / "docs/assets/vendor/.stamp").exists():
+        pytest.fail("docs/assets/vendor is missing: run `make test`, which copies the npm assets")
+    handler = functools.partial(QuietHandler, directory=str(site_dir))
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    url = f"http://127.0.0.1:{httpd.server_address[1]}/"
+    result = build_site(site_dir, site_url=url)
+    assert result.returncode == 0, f"mkdocs build --strict failed:\n{result.stderr[-4000:]}"
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    yield url
     httpd.shutdown()
     httpd.server_close()
+
+
+@pytest.fixture(scope="session")
+def site(server: str, site_dir: Path) -> Path:
+    """The built site's folder (built by the ``server`` fixture)."""
+    return site_dir
 
 
 @pytest.fixture(scope="session")

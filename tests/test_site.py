@@ -77,9 +77,11 @@ def test_instant_navigation_renders_math_and_diagrams(browser, server: str) -> N
     """After an instant (no reload) navigation, equations and diagrams still render."""
     visit = Visit(browser, server, server)
     page = visit.page
+    page.evaluate("window.notReloaded = true")  # a full page load would forget this
     page.click("article a[href$='foundations/attention/']")
     page.wait_for_url("**/foundations/attention/")
     page.wait_for_function(RENDERED, timeout=20_000)
+    assert page.evaluate("window.notReloaded === true"), "the link reloaded the page instead of navigating instantly"
     assert page.evaluate("document.querySelectorAll('.arithmatex .katex').length") >= 4
     assert visit.problems == []
     visit.close()

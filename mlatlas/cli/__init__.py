@@ -21,10 +21,34 @@ from mlatlas import __version__
 from mlatlas.errors import EXIT_USAGE, MlatlasError
 
 
-def commands() -> list[ModuleType]:
-    """The modules of ``mlatlas.cli`` that add a sub-command, alphabetically."""
-    modules = [importlib.import_module(f"{__name__}.{m.name}") for m in pkgutil.iter_modules(__path__)]
+def command_names() -> list[str]:
+    """Names of the modules in this package, alphabetically (each may add a sub-command)."""
+    return sorted(module.name for module in pkgutil.iter_modules(__path__))
+
+
+def commands(names: Sequence[str] | None = None) -> list[ModuleType]:
+    """The modules of ``mlatlas.cli`` that add a sub-command, alphabetically.
+
+    Args:
+        names: Import only these modules; ``None`` imports all of them.
+    """
+    wanted = command_names() if names is None else names
+    modules = [importlib.import_module(f"{__name__}.{name}") for name in wanted]
     return [module for module in modules if hasattr(module, "register")]
+
+
+def _needed(argv: Sequence[str]) -> list[str] | None:
+    """Which command modules parsing ``argv`` needs; ``None`` means all of them.
+
+    Command modules import their libraries (torch, scipy, ...), which takes seconds,
+    so ``mlatlas scaling ...`` imports only the scaling command and ``--version`` none.
+    """
+    first = next((arg for arg in argv if not arg.startswith("-")), None)
+    if first in command_names():
+        return [first]
+    if first is None and "--version" in argv:
+        return []
+    return None
 
 
 class _OneLineParser(argparse.ArgumentParser):
@@ -34,15 +58,22 @@ class _OneLineParser(argparse.ArgumentParser):
         raise MlatlasError(f"{self.prog}: {message} (see --help)")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Build the full ``mlatlas`` argument parser with every sub-command."""
+def build_parser(names: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """Build the ``mlatlas`` argument parser.
+
+    Args:
+        names: The command modules to add (see :func:`commands`); ``None`` adds all.
+    """
     parser = _OneLineParser(
         prog="mlatlas",
         description="An ML engineer's knowledge atlas: concepts and labs you can run.",
     )
     parser.add_argument("--version", action="version", version=f"mlatlas {__version__}")
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=_OneLineParser)
-    for command in commands():
+    modules = commands(names)
+    if names and not modules:  # a module that is no command: list every command
+        modules = commands()
+    for command in modules:
         command.register(subparsers)
     return parser
 
@@ -56,7 +87,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns:
         0 on success, 2 on bad input (after printing one line to stderr).
     """
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(_needed(argv))
     try:
         args = parser.parse_args(argv)
         if not hasattr(args, "handler"):

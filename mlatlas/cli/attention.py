@@ -12,7 +12,7 @@ GIB = 2**30
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``attention kv-cache`` to the command line."""
-    parser = subparsers.add_parser("attention", help="attention: KV-cache sizes of open models")
+    parser = subparsers.add_parser("attention", help="attention: KV-cache size of open models")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
     kv = commands.add_parser(
         "kv-cache",

@@ -39,6 +39,7 @@ import transformers
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import GPT2Config, GPT2LMHeadModel
 
+from mlatlas.labs.probe.cpu import collect_cpu
 from mlatlas.scaling import PAPER_GRID, fit_law
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -170,16 +171,6 @@ def train_run(size: tuple[int, int, int], tokens: int, train: torch.Tensor, val:
     }
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="six tiny runs, written to a temporary file")
@@ -222,7 +213,7 @@ def main() -> int:
     study = {
         "provenance": {
             "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "cpu": cpu_model(),
+            "cpu": collect_cpu().model or platform.machine(),
             "cpu_count": os.cpu_count(),
             "threads": torch.get_num_threads(),
             "load_average_before": [round(x, 2) for x in load_before],

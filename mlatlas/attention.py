@@ -347,9 +347,21 @@ def kv_cache_bytes(
     Returns:
         The cache size in bytes.
     """
+    return cache_bytes(2 * shape.num_layers * shape.num_kv_heads * shape.head_dim, seq_len, batch_size, dtype)
+
+
+def cache_bytes(elements_per_token: int, seq_len: int, batch_size: int = 1, dtype: str = "bf16") -> int:
+    """Bytes of any inference cache that stores ``elements_per_token`` numbers per token.
+
+    The one place where tokens, batch and dtype turn a per-token element count into
+    bytes, shared by :func:`kv_cache_bytes` and MLA's latent cache.
+
+    Raises:
+        MlatlasError: If ``seq_len`` or ``batch_size`` is not positive or ``dtype`` is
+            unknown.
+    """
     if seq_len < 1 or batch_size < 1:
         raise MlatlasError(f"seq_len and batch_size must be positive, got {seq_len} and {batch_size}")
     if dtype not in BYTES_PER_ELEMENT:
         raise MlatlasError(f"unknown dtype {dtype!r}; choose from {', '.join(BYTES_PER_ELEMENT)}")
-    per_token = 2 * shape.num_layers * shape.num_kv_heads * shape.head_dim
-    return per_token * seq_len * batch_size * BYTES_PER_ELEMENT[dtype]
+    return elements_per_token * seq_len * batch_size * BYTES_PER_ELEMENT[dtype]

@@ -31,8 +31,8 @@ import torch
 from torch import Tensor, nn
 
 from mlatlas.attention import (
-    BYTES_PER_ELEMENT,
     AttentionShape,
+    cache_bytes,
     causal_mask,
     kv_cache_bytes,
     model_shape,
@@ -350,12 +350,7 @@ def latent_cache_bytes(shape: MLAShape, seq_len: int, batch_size: int = 1, dtype
     Returns:
         The cache size in bytes.
     """
-    if seq_len < 1 or batch_size < 1:
-        raise MlatlasError(f"seq_len and batch_size must be positive, got {seq_len} and {batch_size}")
-    if dtype not in BYTES_PER_ELEMENT:
-        raise MlatlasError(f"unknown dtype {dtype!r}; choose from {', '.join(BYTES_PER_ELEMENT)}")
-    per_token = shape.num_layers * shape.elements_per_token_per_layer
-    return per_token * seq_len * batch_size * BYTES_PER_ELEMENT[dtype]
+    return cache_bytes(shape.num_layers * shape.elements_per_token_per_layer, seq_len, batch_size, dtype)
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,11 @@ from __future__ import annotations
 import platform
 import re
 from functools import cache
-from pathlib import Path
 
 import torch
 
 from mlatlas.errors import MlatlasError
+from mlatlas.labs.probe.cpu import collect_cpu
 
 DTYPES: dict[str, torch.dtype] = {
     "fp64": torch.float64,
@@ -96,13 +96,7 @@ def device_name(device: str) -> str:
 
 @cache
 def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "CPU"
+    return collect_cpu().model or platform.machine() or "CPU"
 
 
 @cache

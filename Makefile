@@ -32,13 +32,17 @@ $(BIN)/.installed: pyproject.toml
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
 
-# mermaid and KaTeX are served from the site itself, copied out of node_modules.
+# mermaid, KaTeX and model-viewer are served from the site itself, copied out of node_modules.
+# model-viewer (an ES module with three.js inside) is imported by docs/javascripts/model-viewer.js
+# only on pages that show a 3D model.
 $(VENDOR)/.stamp: node_modules/.package-lock.json
 	rm -rf $(VENDOR)
-	mkdir -p $(VENDOR)/mermaid $(VENDOR)/katex
+	mkdir -p $(VENDOR)/mermaid $(VENDOR)/katex $(VENDOR)/model-viewer
 	cp node_modules/mermaid/dist/mermaid.min.js node_modules/mermaid/LICENSE $(VENDOR)/mermaid/
 	cp -r node_modules/katex/dist/katex.min.js node_modules/katex/dist/katex.min.css \
 	      node_modules/katex/dist/fonts node_modules/katex/dist/contrib node_modules/katex/LICENSE $(VENDOR)/katex/
+	cp node_modules/@google/model-viewer/dist/model-viewer.min.js node_modules/@google/model-viewer/LICENSE $(VENDOR)/model-viewer/
+	cp node_modules/three/LICENSE $(VENDOR)/model-viewer/LICENSE.three
 	touch $@
 
 setup: $(BIN)/.installed $(VENDOR)/.stamp  ## install Python and npm dependencies

@@ -44,6 +44,7 @@ def _needed(argv: Sequence[str]) -> list[str] | None:
     so ``mlatlas scaling ...`` imports only the scaling command and ``--version`` none.
     """
     first = next((arg for arg in argv if not arg.startswith("-")), None)
+    first = None if first is None else first.replace("-", "_")
     if first in command_names():
         return [first]
     if first is None and "--version" in argv:

@@ -32,7 +32,7 @@ $(BIN)/.installed: pyproject.toml
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
 
-# mermaid, KaTeX and model-viewer are served from the site itself, copied out of node_modules.
+# mermaid, KaTeX, model-viewer and tablesort are served from the site itself, copied out of node_modules.
 # model-viewer (an ES module with three.js inside) is imported by docs/javascripts/model-viewer.js
 # only on pages that show a 3D model.
 $(VENDOR)/.stamp: node_modules/.package-lock.json
@@ -43,6 +43,9 @@ $(VENDOR)/.stamp: node_modules/.package-lock.json
 	      node_modules/katex/dist/fonts node_modules/katex/dist/contrib node_modules/katex/LICENSE $(VENDOR)/katex/
 	cp node_modules/@google/model-viewer/dist/model-viewer.min.js node_modules/@google/model-viewer/LICENSE $(VENDOR)/model-viewer/
 	cp node_modules/three/LICENSE $(VENDOR)/model-viewer/LICENSE.three
+	mkdir -p $(VENDOR)/tablesort
+	cp node_modules/tablesort/dist/tablesort.min.js node_modules/tablesort/dist/sorts/tablesort.number.min.js \
+	   node_modules/tablesort/LICENCE $(VENDOR)/tablesort/
 	touch $@
 
 setup: $(BIN)/.installed $(VENDOR)/.stamp  ## install Python and npm dependencies

@@ -103,3 +103,25 @@ def test_search_and_dark_mode(browser, server: str) -> None:
     assert "slate" in schemes
     assert visit.problems == []
     visit.close()
+
+
+def test_tables_sort_by_a_clicked_column(browser, server: str) -> None:
+    """Plain tables sort by a clicked heading, numerically for numeric columns."""
+    visit = Visit(browser, server, urljoin(server, "map/export-controls/"))
+    page = visit.page
+    table = page.locator("article table", has=page.locator("th", has_text="TPP")).first
+    column = [h.strip() for h in table.locator("th").all_inner_texts()].index("TPP") + 1
+    cells = table.locator(f"tbody tr td:nth-child({column})")
+
+    def values() -> list[float]:
+        return [float(t.replace(",", "")) for t in cells.all_inner_texts()]
+
+    unsorted = values()
+    table.locator("th", has_text="TPP").first.click()
+    first = values()
+    table.locator("th", has_text="TPP").first.click()
+    second = values()
+    assert sorted(unsorted) in (first, second) and sorted(unsorted, reverse=True) in (first, second)
+    assert first != unsorted or second != unsorted
+    assert visit.problems == []
+    visit.close()

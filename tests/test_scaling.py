@@ -25,7 +25,7 @@ import pytest
 from scipy.optimize import minimize, minimize_scalar
 
 from conftest import ROOT
-from mlatlas.cli.scaling import _positive_number
+from mlatlas.cli.arguments import positive_number
 from mlatlas.errors import MlatlasError
 from mlatlas.scaling import (
     PAPER_GRID,
@@ -303,11 +303,11 @@ def test_study_fit_is_reproduced_from_its_runs() -> None:
 
 
 @pytest.mark.parametrize("text", ["0", "-1e21", "nan", "inf", "1e21x", ""])
-def test_cli_number_parser_refuses_what_is_not_a_positive_number(text: str) -> None:
+def test_cli_number_parser_refuses_what_is_not_apositive_number(text: str) -> None:
     """The argument type behind --compute, --params, --tokens and --loss (in-process)."""
     with pytest.raises(argparse.ArgumentTypeError):
-        _positive_number(text)
-    assert _positive_number("1e21") == 1e21
+        positive_number(text)
+    assert positive_number("1e21") == 1e21
 
 
 def _mlatlas(*args: str) -> subprocess.CompletedProcess[str]:

@@ -6,22 +6,11 @@ An explainer, not legal advice: see ``mlatlas.export_controls``.
 from __future__ import annotations
 
 import argparse
-import math
 
+from mlatlas.cli.arguments import positive_number
 from mlatlas.cli.output import print_json, print_table
 from mlatlas.errors import MlatlasError
 from mlatlas.export_controls import chip, classify_all, make_chip, rules
-
-
-def _number(text: str) -> float:
-    """An argparse type: a finite number above zero."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be a positive finite number")
-    return value
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -33,10 +22,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "Give --chip NAME from accelerators.yaml, or raw figures with --tflops and --bits.",
     )
     parser.add_argument("--chip", metavar="NAME", help="a chip of accelerators.yaml, e.g. H100, A800, H20")
-    parser.add_argument("--tflops", type=_number, help="dense peak TFLOPS (or TOPS) at --bits")
+    parser.add_argument("--tflops", type=positive_number, help="dense peak TFLOPS (or TOPS) at --bits")
     parser.add_argument("--bits", type=int, help="bit length of that operation (8, 16, ...)")
-    parser.add_argument("--die-area", type=_number, metavar="MM2", help="applicable die area in mm^2")
-    parser.add_argument("--interconnect", type=_number, metavar="GBPS", help="bidirectional I/O rate in GB/s")
+    parser.add_argument("--die-area", type=positive_number, metavar="MM2", help="applicable die area in mm^2")
+    parser.add_argument("--interconnect", type=positive_number, metavar="GBPS", help="bidirectional I/O rate in GB/s")
     parser.add_argument("--consumer", action="store_true", help="not designed or marketed for datacenters")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.set_defaults(handler=run)

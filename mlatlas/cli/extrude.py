@@ -8,11 +8,11 @@ the lab's extra dependencies.
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 import time
 from pathlib import Path
 
+from mlatlas.cli.arguments import number, positive_number
 from mlatlas.cli.output import print_json, print_table
 from mlatlas.errors import MlatlasError
 
@@ -38,7 +38,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "-o", "--output", type=Path, required=True, metavar="OUT", help="output file: .glb, .obj or .stl"
     )
     parser.add_argument(
-        "--height", type=_positive, default=5.0, help="relief of a white pixel above the base, model units (default: 5)"
+        "--height",
+        type=positive_number,
+        default=5.0,
+        help="relief of a white pixel above the base, model units (default: 5)",
     )
     parser.add_argument(
         "--base",
@@ -48,10 +51,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="plate under the whole image (default: 1); 'none' cuts black regions out as holes",
     )
     parser.add_argument(
-        "--pixel-size", type=_positive, default=0.1, help="side of one pixel, model units (default: 0.1)"
+        "--pixel-size", type=positive_number, default=0.1, help="side of one pixel, model units (default: 0.1)"
     )
     parser.add_argument("--invert", action="store_true", help="dark stands tall (black stays transparent)")
-    parser.add_argument("--gamma", type=_positive, default=1.0, help="height = brightness ** gamma (default: 1)")
+    parser.add_argument("--gamma", type=positive_number, default=1.0, help="height = brightness ** gamma (default: 1)")
     parser.add_argument(
         "--smooth",
         type=_non_negative,
@@ -211,25 +214,8 @@ class _Progress:
             self.bar.update(self.task, description=step, completed=(done + fraction) / len(self.steps))
 
 
-def _number(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"not a finite number: {text!r}")
-    return value
-
-
-def _positive(text: str) -> float:
-    value = _number(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
-    return value
-
-
 def _non_negative(text: str) -> float:
-    value = _number(text)
+    value = number(text)
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
     return value
@@ -246,13 +232,13 @@ def _whole(text: str) -> int:
 
 
 def _base(text: str) -> float | None:
-    return None if text.lower() == "none" else _positive(text)
+    return None if text.lower() == "none" else positive_number(text)
 
 
 def _threshold(text: str) -> float | None:
     if text.lower() == "none":
         return None
-    value = _number(text)
+    value = number(text)
     if not 0 <= value < 1:
         raise argparse.ArgumentTypeError(f"must be in [0, 1), got {text}")
     return value

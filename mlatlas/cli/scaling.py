@@ -3,23 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import math
 
+from mlatlas.cli.arguments import positive_number
 from mlatlas.cli.output import print_json, print_table
 from mlatlas.scaling import Allocation, compute_for_loss, compute_optimal, published_law, published_laws
 
 DEFAULT_FIT = "epoch"
-
-
-def _positive_number(text: str) -> float:
-    """An argparse type: a finite number above zero, such as ``1e21``."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be a positive finite number")
-    return value
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -40,7 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="best split of a FLOP budget between parameters and tokens",
         description="Parameters and tokens that minimise the predicted loss for a budget C = 6ND.",
     )
-    optimal.add_argument("--compute", type=_positive_number, required=True, metavar="FLOPS", help="training FLOPs")
+    optimal.add_argument("--compute", type=positive_number, required=True, metavar="FLOPS", help="training FLOPs")
     common(optimal)
     optimal.set_defaults(handler=run_optimal)
 
@@ -49,8 +38,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="predicted loss of a model size and token count",
         description="Predicted loss L(N, D), in nats per token, with N counting all parameters.",
     )
-    loss.add_argument("--params", type=_positive_number, required=True, metavar="N", help="parameters")
-    loss.add_argument("--tokens", type=_positive_number, required=True, metavar="D", help="training tokens")
+    loss.add_argument("--params", type=positive_number, required=True, metavar="N", help="parameters")
+    loss.add_argument("--tokens", type=positive_number, required=True, metavar="D", help="training tokens")
     common(loss)
     loss.set_defaults(handler=run_loss)
 
@@ -59,7 +48,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="smallest FLOP budget that reaches a target loss",
         description="Smallest budget C = 6ND whose optimal split reaches the target loss (above E).",
     )
-    budget.add_argument("--loss", type=_positive_number, required=True, metavar="L", help="target loss, nats/token")
+    budget.add_argument("--loss", type=positive_number, required=True, metavar="L", help="target loss, nats/token")
     common(budget)
     budget.set_defaults(handler=run_budget)
 

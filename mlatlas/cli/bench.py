@@ -113,7 +113,7 @@ def _print_report(report: BenchReport) -> None:
             {
                 "device": r.device,
                 "kernel": r.kernel,
-                "array": f"{r.bytes / (2 if r.kernel == 'copy' else 3) / 2**20:,.0f} MiB",
+                "array": f"{r.size * DTYPES[r.dtype].itemsize / 2**20:,.0f} MiB",
                 "reps": r.timing.reps,
                 "median_us": r.median_s * 1e6,
                 "iqr_us": r.timing.iqr * 1e6,

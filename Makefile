@@ -17,16 +17,20 @@ VENDOR := docs/assets/vendor
 # Commands run from the venv, so `mlatlas` in a docs shell block is this checkout's.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help setup vendor chromium serve build test clean
+.PHONY: help setup vendor chromium serve build build-zensical test test-fast lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
-$(BIN)/.installed: pyproject.toml
+# Installs exactly what requirements.lock pins (what CI tested), then this checkout
+# without resolving anything again. `make lock` rewrites the lock from the newest
+# releases within pyproject.toml's bounds.
+$(BIN)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --upgrade pip
 	$(BIN)/pip install $(TORCH) $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
-	$(BIN)/pip install -e ".[docs,test]"
+	$(BIN)/pip install -r requirements.lock
+	$(BIN)/pip install --no-deps -e .
 	touch $@
 
 node_modules/.package-lock.json: package.json package-lock.json
@@ -55,14 +59,32 @@ vendor: $(VENDOR)/.stamp
 chromium:  ## install Debian chromium for the browser tests, if missing
 	@[ -x "$(CHROMIUM)" ] || { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; }
 
+# Rendered from the committed execution store (store/): only a block whose entry is
+# missing or stale runs. --dirty rebuilds only the page that was saved.
 serve: setup chromium  ## build and serve the atlas on http://127.0.0.1:8000
-	$(BIN)/mkdocs serve --strict -a 127.0.0.1:8000
+	$(BIN)/mkdocs serve --strict --dirty -a 127.0.0.1:8000
 
 build: setup chromium  ## build the static site into site/
 	$(BIN)/mkdocs build --strict
 
-test: setup chromium  ## run the whole test suite
+build-zensical: setup  ## build the same site with Zensical, from the same mkdocs.yml, into site-zensical/
+	MLATLAS_SITE_DIR=site-zensical $(BIN)/zensical build --strict -f mkdocs.yml
+
+test: setup chromium  ## run the whole test suite (every block once, both builds, the browser checks)
 	$(BIN)/python -m pytest
 
+test-fast: setup  ## the inner loop: units, and only the blocks whose stored output is stale; no build, no browser
+	MLATLAS_REUSE_STORE=1 $(BIN)/python -m pytest -m "not site and not browser and not install"
+
+# The newest releases within pyproject.toml's bounds, in a throwaway venv, pinned.
+lock:  ## rewrite requirements.lock from the newest releases within the bounds
+	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/pip install --upgrade pip
+	.venv-lock/bin/pip install $(TORCH) $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
+	.venv-lock/bin/pip install -e ".[docs,test]"
+	{ echo "# pip install -r requirements.lock, after $(TORCH); written by \`make lock\`"; \
+	  .venv-lock/bin/pip freeze --exclude-editable | grep -v '^torch=='; } > requirements.lock
+	rm -rf .venv-lock
+
 clean:  ## remove build outputs (keeps the venv and node_modules)
-	rm -rf site $(VENDOR) .pytest_cache
+	rm -rf site site-zensical $(VENDOR) .pytest_cache

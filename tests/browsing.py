@@ -47,16 +47,21 @@ REPORT = """() => ({
 
 
 
-def build_site(out: Path, site_url: str) -> subprocess.CompletedProcess[str]:
-    """Run ``mkdocs build --strict`` into ``out`` for a site served at ``site_url``.
+def build_site(out: Path, site_url: str, store: Path, generator: str = "mkdocs") -> subprocess.CompletedProcess[str]:
+    """Build the site strictly into ``out`` for a site served at ``site_url``, with MkDocs or Zensical.
 
-    The build also executes every exec block and notebook of the site.
+    Every executed block is rendered from ``store`` and none is run: a block with no
+    current output there fails the build. Both generators read the same ``mkdocs.yml``.
     """
-    env = {**run_env(), "MLATLAS_SITE_URL": site_url}
-    return subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=1200,
-    )
+    env = {
+        **run_env(), "MLATLAS_SITE_URL": site_url, "MLATLAS_STORE": str(store), "MLATLAS_STORE_MODE": "render",
+        "MLATLAS_SITE_DIR": str(out),
+    }
+    command = {
+        "mkdocs": [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)],
+        "zensical": [str(Path(sys.executable).parent / "zensical"), "build", "--strict", "--clean", "-f", "mkdocs.yml"],
+    }[generator]
+    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=1200)
 
 
 class QuietHandler(SimpleHTTPRequestHandler):

@@ -4,28 +4,106 @@ from __future__ import annotations
 
 import functools
 import os
-import sys
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+
+from mlatlas.store import Block, Entry, Outcome, Store, chains, keys_of, produce
 
 ROOT = Path(__file__).resolve().parent.parent
 """The repository root: pages, snippets and mkdocs.yml are resolved from here."""
 
 
 def run_env() -> dict[str, str]:
-    """The environment a reader's shell would have after ``make setup``.
+    """The environment a reader's shell would have after ``make setup`` (the blocks' own)."""
+    from mlatlas.store import block_env
 
-    The venv's ``bin`` comes first on ``PATH`` (so ``mlatlas`` is this checkout's),
-    matplotlib draws off-screen, and nothing may reach a model hub.
+    return block_env()
+
+
+# --- every executed block of the site, run once into a fresh execution store ---
+
+ALONE_PAGES = {"hardware/bench.md", "hardware/probe.md", "hardware/kernel.md", "engineering/async.md", "labs/app.md"}
+"""Pages whose blocks run alone, after the others: they print measured speeds, or drive
+a browser against a server under timeouts."""
+
+
+@dataclass
+class Executed:
+    """Every block of the site, run once by :func:`executed`.
+
+    Attributes:
+        store: The fresh store the outcomes went into; the test build renders from it.
+        outcomes: Each block's entry and outcome, by block id (``page.md:line``).
+        stale: The blocks whose committed entry (in ``store/``) did not hold before the
+            run, by block id, with the reason.
+        unused: Keys in ``store/`` that no block of the site has any more.
     """
-    env = dict(os.environ)
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    env.update(MPLBACKEND="Agg", HF_HUB_OFFLINE="1", PYTHONUNBUFFERED="1")
-    return env
+
+    store: Store
+    outcomes: dict[str, tuple[Entry, Outcome]]
+    stale: dict[str, str]
+    unused: set[str]
+
+
+REUSE = os.environ.get("MLATLAS_REUSE_STORE") == "1"
+"""``make test-fast``: take the blocks whose committed entry is current from ``store/``
+and run only the others, straight into ``store/`` (the inner loop; ``make test`` runs all)."""
+
+
+@pytest.fixture(scope="session")
+def executed(tmp_path_factory: pytest.TempPathFactory) -> Executed:
+    """Run every executed block of the site once, as a reader would, into a fresh store.
+
+    Independent blocks run side by side, one per core; the blocks of
+    :data:`ALONE_PAGES` run one at a time at the end. The committed store is checked
+    against the checkout first, so a stale entry is reported even though this run
+    does not use it. Under :data:`REUSE`, only the blocks without a current committed
+    entry run, and into ``store/``.
+    """
+    from pages import EXECUTED, all_blocks, shows_the_suite
+
+    blocks = [b.for_store() for b in all_blocks() if b.lang in EXECUTED and not shows_the_suite(b)]
+    groups = chains(blocks)
+    committed = Store(ROOT / "store", ROOT)
+    stale, current = {}, {}
+    for chain in groups:
+        for block, key in zip(chain, keys_of(chain), strict=True):
+            entry = committed.get(key)
+            reason = "no committed output" if entry is None else committed.stale(entry)
+            if reason:
+                stale[f"{block.page}:{block.line}"] = reason
+            else:
+                current[f"{block.page}:{block.line}"] = entry
+    used = {key for chain in groups for key in keys_of(chain)}
+    target = committed if REUSE else Store(tmp_path_factory.mktemp("store"), ROOT)
+    outcomes = {}
+
+    def run(chain: list[Block]) -> None:
+        ids = [f"{block.page}:{block.line}" for block in chain]
+        if REUSE and all(i in current for i in ids):
+            for i in ids:
+                outcomes[i] = current[i], Outcome(current[i].output, "", 0, current[i].seconds)
+            return
+        for i, result in zip(ids, produce(target, chain), strict=False):
+            outcomes[i] = result
+
+    together = [c for c in groups if c[0].page not in ALONE_PAGES]
+    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+        list(pool.map(run, together))
+    for chain in groups:
+        if chain[0].page in ALONE_PAGES:
+            run(chain)
+    if REUSE:  # store/ now holds what ran; what failed fails test_block_runs
+        for key in committed.keys() - used:
+            committed.remove(key)
+        return Executed(committed, outcomes, {}, set())
+    return Executed(target, outcomes, stale, committed.keys() - used)
 
 
 @pytest.fixture(scope="session")
@@ -37,15 +115,19 @@ def root() -> Path:
 # --- the built site, served and opened in a browser (shared by every browser test) ---
 
 
-@pytest.fixture(scope="session")
-def site_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Where the test session's build of the site goes."""
-    return tmp_path_factory.mktemp("site")
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that needs the built site ``site``, so ``make test-fast`` can leave them out."""
+    for item in items:
+        if {"site", "server", "zensical_site", "zensical_server"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.site)
 
 
-@pytest.fixture(scope="session")
-def server(site_dir: Path) -> Iterator[str]:
-    """Build the site strictly and serve it on a free loopback port; yield its URL.
+GENERATORS = ("mkdocs", "zensical")
+"""The two generators that build the site from the same ``mkdocs.yml``."""
+
+
+def _serve(folder: Path, generator: str, store: Path) -> Iterator[str]:
+    """Build the site into ``folder`` with ``generator`` and serve it on a free loopback port; yield its URL.
 
     The port is taken first and the site is built for that address
     (``MLATLAS_SITE_URL``): Material navigates instantly only to the URLs of its
@@ -55,11 +137,13 @@ def server(site_dir: Path) -> Iterator[str]:
 
     if not (ROOT / "docs/assets/vendor/.stamp").exists():
         pytest.fail("docs/assets/vendor is missing: run `make test`, which copies the npm assets")
-    handler = functools.partial(QuietHandler, directory=str(site_dir))
+    handler = functools.partial(QuietHandler, directory=str(folder))
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     url = f"http://127.0.0.1:{httpd.server_address[1]}/"
-    result = build_site(site_dir, site_url=url)
-    assert result.returncode == 0, f"mkdocs build --strict failed:\n{result.stderr[-4000:]}"
+    result = build_site(folder, site_url=url, store=store, generator=generator)
+    assert result.returncode == 0, f"{generator} build --strict failed:\n{(result.stdout + result.stderr)[-4000:]}"
+    failed = [line for line in (result.stdout + result.stderr).splitlines() if "block failed" in line]
+    assert failed == [], "\n".join(failed)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     yield url
     httpd.shutdown()
@@ -67,9 +151,37 @@ def server(site_dir: Path) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def site_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the test session's MkDocs build of the site goes."""
+    return tmp_path_factory.mktemp("site")
+
+
+@pytest.fixture(scope="session")
+def server(site_dir: Path, executed: Executed) -> Iterator[str]:
+    """The site built by MkDocs (``--strict``) from this run's outputs and served; its URL.
+
+    The build renders every block from :func:`executed`'s store and executes
+    nothing: a block it finds no output for fails the build.
+    """
+    yield from _serve(site_dir, "mkdocs", executed.store.folder)
+
+
+@pytest.fixture(scope="session")
 def site(server: str, site_dir: Path) -> Path:
-    """The built site's folder (built by the ``server`` fixture)."""
+    """The MkDocs build's folder (built by the ``server`` fixture)."""
     return site_dir
+
+
+@pytest.fixture(scope="session")
+def zensical_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the test session's Zensical build of the site goes."""
+    return tmp_path_factory.mktemp("site-zensical")
+
+
+@pytest.fixture(scope="session")
+def zensical_server(zensical_site: Path, executed: Executed) -> Iterator[str]:
+    """The same site built by Zensical (``--strict``) from the same outputs and served; its URL."""
+    yield from _serve(zensical_site, "zensical", executed.store.folder)
 
 
 @pytest.fixture(scope="module")

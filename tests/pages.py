@@ -19,10 +19,12 @@ import yaml
 from pytest_codeblocks import extract_from_buffer
 
 from conftest import ROOT
+from mlatlas.store import Block as StoreBlock
 
 DOCS = ROOT / "docs"
-EXECUTED = {"python", "bash"}
-"""Languages whose blocks the suite runs. Mermaid is rendered by the browser test."""
+EXECUTED = {"python", "bash", "notebook"}
+"""Languages whose blocks the suite runs (a ``notebook`` fence holds a jupytext script).
+Mermaid is rendered by the browser test."""
 RENDERED = {"mermaid"}
 
 
@@ -41,6 +43,16 @@ class Block:
     def id(self) -> str:
         """A test id such as ``foundations/attention.md:42``."""
         return f"{self.page}:{self.lineno}"
+
+    @property
+    def session(self) -> str:
+        """The markdown-exec session the block runs in (``""`` for none)."""
+        found = re.search(r'\bsession="([^"]*)"', self.options)
+        return found.group(1) if found else ""
+
+    def for_store(self) -> StoreBlock:
+        """The block as the execution store runs it."""
+        return StoreBlock(self.page, self.lineno, self.lang, self.code, self.session)
 
 
 @cache
@@ -142,7 +154,7 @@ def unexecuted(blocks: list[Block]) -> list[str]:
             files = [line.split('"')[1].split(":")[0] for line in b.raw.strip().splitlines()]
             not_run = [f for f in files if not run_by_pytest(f)]
             problems += [f"{b.id}: {f} is shown as test code but pytest does not run it" for f in not_run]
-        elif b.lang == "python" and not all(
+        elif b.lang in {"python", "notebook"} and not all(
             line.startswith('--8<-- "snippets/') for line in b.raw.strip().splitlines()
         ):
             problems.append(

@@ -1,22 +1,25 @@
-"""Every code block a reader sees on a page is run here, exactly as shown.
+"""Every code block a reader sees on a page is run here, exactly as shown, once.
 
 Pages are expanded the way the site expands them (see ``pages.py``); each Python
 block (always an include of a file in ``snippets/``) and each shell block runs in a
-fresh process from the repository root, as a reader would run it after copying it.
+fresh process from the repository root, as a reader would run it after copying it
+(the ``executed`` fixture). What they print goes into a fresh execution store, from
+which the test build of the site is rendered; the committed store (``store/``) must
+hold exactly those blocks, each entry current.
 """
 
 from __future__ import annotations
 
 import doctest
 import importlib
+import os
 import pkgutil
-import subprocess
-import sys
 
 import pytest
 
 import mlatlas
-from conftest import ROOT, run_env
+from conftest import ROOT
+from mlatlas.store import Store
 from pages import EXECUTED, Block, all_blocks, blocks_of, run_by_pytest, shows_the_suite, unexecuted
 
 BLOCKS = all_blocks()
@@ -24,21 +27,38 @@ BLOCKS = all_blocks()
 RUNNABLE = [b for b in BLOCKS if b.lang in EXECUTED and not shows_the_suite(b)]
 
 
-def run_block(block: Block) -> subprocess.CompletedProcess[str]:
-    """Run one block the way a reader would: Python with python, shell with bash."""
-    if block.lang == "python":
-        command = [sys.executable, "-c", block.code]
-    else:
-        command = ["bash", "-eo", "pipefail", "-c", block.code]
-    return subprocess.run(command, cwd=ROOT, env=run_env(), capture_output=True, text=True, timeout=300)
-
-
 @pytest.mark.parametrize("block", RUNNABLE, ids=[b.id for b in RUNNABLE])
-def test_block_runs(block: Block) -> None:
+def test_block_runs(block: Block, executed) -> None:
     """The block exits 0 and prints something (a block that shows nothing is a smell)."""
-    result = run_block(block)
-    assert result.returncode == 0, f"{block.id} failed:\n{result.stdout}\n{result.stderr}"
-    assert result.stdout.strip(), f"{block.id} printed nothing"
+    assert block.id in executed.outcomes, f"{block.id} did not run: an earlier block of its session failed"
+    entry, outcome = executed.outcomes[block.id]
+    assert outcome.returncode == 0, f"{block.id} failed:\n{outcome.output}\n{outcome.stderr}"
+    assert outcome.output.strip(), f"{block.id} printed nothing"
+
+
+def test_committed_store_is_current(executed) -> None:
+    """``store/`` holds a current entry for every block and nothing else, so the site shows what the code prints.
+
+    When it does not, this refreshes ``store/`` from this run (the stale and missing
+    entries replaced, the unused removed) and fails: commit ``store/``.
+    """
+    if os.environ.get("MLATLAS_NEWEST") == "1":
+        pytest.skip("the newest-releases run: every stored output is stale under new versions")
+    committed = Store(ROOT / "store", ROOT)
+    if not executed.stale and not executed.unused:
+        return
+    refreshed = 0
+    for block_id in executed.stale:
+        if block_id in executed.outcomes and executed.outcomes[block_id][1].returncode == 0:
+            committed.put(executed.outcomes[block_id][0])
+            refreshed += 1
+    for key in executed.unused:
+        committed.remove(key)
+    reasons = "\n".join(f"  {block_id}: {why}" for block_id, why in sorted(executed.stale.items()))
+    pytest.fail(
+        f"store/ was not current ({len(executed.stale)} blocks, {len(executed.unused)} unused entries);"
+        f" refreshed {refreshed} and removed the unused from this run: commit store/\n{reasons}"
+    )
 
 
 def test_every_block_is_run_or_rendered() -> None:
@@ -81,23 +101,14 @@ def test_includes_expand_like_the_site() -> None:
 
 
 def test_every_snippet_is_shown() -> None:
-    """Each file in snippets/ is included by a page or linked into docs/ as a notebook."""
+    """Each file in snippets/ is included by a page (a notebook in a ``notebook`` fence)."""
     included = "\n".join(b.raw for b in BLOCKS)
-    linked = {p.resolve() for p in (ROOT / "docs").rglob("*.py")}
     orphans = [
         str(path.relative_to(ROOT))
         for path in sorted((ROOT / "snippets").rglob("*.py"))
-        if str(path.relative_to(ROOT)) not in included and path.resolve() not in linked
+        if str(path.relative_to(ROOT)) not in included
     ]
     assert orphans == []
-
-
-@pytest.mark.parametrize("path", sorted((ROOT / "snippets/notebooks").glob("*.py")), ids=lambda p: p.name)
-def test_notebook_script_runs(path) -> None:
-    """Notebook pages are jupytext scripts: they run as plain Python too."""
-    command = [sys.executable, str(path)]
-    result = subprocess.run(command, cwd=ROOT, env=run_env(), capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr
 
 
 def _modules() -> list[str]:

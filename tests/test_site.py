@@ -1,7 +1,8 @@
 """The built site, opened page by page in a real browser (headless Debian Chromium).
 
-The site is built with ``mkdocs build --strict`` (which also executes every
-``exec`` block and notebook), served on 127.0.0.1, and every page is checked for
+The site is built with ``mkdocs build --strict`` and with ``zensical build --strict``
+from the same ``mkdocs.yml``, both rendered from the outputs the suite just produced,
+served on 127.0.0.1, and every page is checked for
 what a reader would notice: an error, a diagram or equation that did not render, a
 broken image, link or anchor, or a request to any host but the site's own.
 """
@@ -15,12 +16,16 @@ from urllib.parse import urldefrag, urljoin
 import pytest
 
 from browsing import RENDERED, Visit, page_urls
+from conftest import GENERATORS
 
 pytestmark = pytest.mark.browser
 
 
-def test_every_page_renders(browser, server: str, site: Path) -> None:
-    """Each page: status 200, no console error, no foreign request, all rendered."""
+@pytest.mark.parametrize("generator", GENERATORS)
+def test_every_page_renders(browser, generator: str, request: pytest.FixtureRequest) -> None:
+    """Each page, built by MkDocs and by Zensical: status 200, no console error, no foreign request, all rendered."""
+    prefix = "" if generator == "mkdocs" else "zensical_"
+    server, site = request.getfixturevalue(f"{prefix}server"), request.getfixturevalue(f"{prefix}site")
     problems: list[str] = []
     anchors: dict[str, set[str]] = {}
     for url in page_urls(site, server):
@@ -129,3 +134,19 @@ def test_tables_sort_by_a_clicked_column(browser, server: str) -> None:
     assert first != unsorted or second != unsorted
     assert visit.problems == []
     visit.close()
+
+
+def test_both_generators_build_the_same_pages(site: Path, zensical_site: Path) -> None:
+    """Zensical skips plugins it does not support without a word: it must not lose a page.
+
+    The notebook pages are the ones that vanished under mkdocs-jupyter; they are
+    ``notebook`` fences now, and both builds must have them, with their download.
+    """
+
+    def pages(folder: Path) -> set[str]:
+        return {str(p.relative_to(folder)) for p in folder.rglob("*.html")}
+
+    assert pages(site) == pages(zensical_site)
+    for notebook in ("foundations/attention-maps/index.html", "labs/distillation-notebook/index.html"):
+        for folder in (site, zensical_site):
+            assert 'download="' in (folder / notebook).read_text(encoding="utf-8"), f"{folder.name}: {notebook}"

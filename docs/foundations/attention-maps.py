@@ -1,1 +1,0 @@
-../../snippets/notebooks/attention_maps.py

@@ -1,1 +1,0 @@
-../../snippets/notebooks/distillation.py

@@ -71,19 +71,20 @@ build-zensical: setup  ## build the same site with Zensical, from the same mkdoc
 	MLATLAS_SITE_DIR=site-zensical $(BIN)/zensical build --strict -f mkdocs.yml
 
 test: setup chromium  ## run the whole test suite (every block once, both builds, the browser checks)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist loadgroup
 
 test-fast: setup  ## the inner loop: units, and only the blocks whose stored output is stale; no build, no browser
-	MLATLAS_REUSE_STORE=1 $(BIN)/python -m pytest -m "not site and not browser and not install"
+	MLATLAS_REUSE_STORE=1 $(BIN)/python -m pytest -n auto --dist worksteal -m "not site and not browser and not install"
 
-# The newest releases within pyproject.toml's bounds, in a throwaway venv, pinned.
+# The newest releases within pyproject.toml's bounds, in a throwaway venv, pinned
+# (--all: setuptools and wheel too, which the offline wheel build needs).
 lock:  ## rewrite requirements.lock from the newest releases within the bounds
 	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
 	.venv-lock/bin/pip install --upgrade pip
 	.venv-lock/bin/pip install $(TORCH) $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 	.venv-lock/bin/pip install -e ".[docs,test]"
 	{ echo "# pip install -r requirements.lock, after $(TORCH); written by \`make lock\`"; \
-	  .venv-lock/bin/pip freeze --exclude-editable | grep -v '^torch=='; } > requirements.lock
+	  .venv-lock/bin/pip freeze --all --exclude-editable | grep -v -e '^torch==' -e '^pip=='; } > requirements.lock
 	rm -rf .venv-lock
 
 clean:  ## remove build outputs (keeps the venv and node_modules)

@@ -21,6 +21,7 @@ import contextlib
 import os
 import secrets
 import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
@@ -97,6 +98,35 @@ def write_folder(path: str | os.PathLike[str], fill: Callable[[Path], None]) -> 
             raise MlatlasError(f"cannot write {target}: {error.strerror or error}") from None
         raise
     return target
+
+
+def check_folder(folder: str | os.PathLike[str]) -> Path:
+    """Fail now if files cannot be written into ``folder`` (made if missing), before any long work.
+
+    Permissions are not enough to tell (root passes every ``os.access`` check, and
+    ``/proc`` refuses new files to everyone), so this really creates and removes a
+    temporary file in ``folder``, or in its nearest existing ancestor when ``folder``
+    does not exist yet. Nothing is left behind.
+
+    Raises:
+        MlatlasError: ``folder`` is a file, or nothing can be created there.
+
+    Example:
+        >>> check_folder("/proc/nope")
+        Traceback (most recent call last):
+        ...
+        mlatlas.errors.MlatlasError: cannot write into /proc/nope: ...
+    """
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise MlatlasError(f"cannot write into {folder}: it is a file, not a folder")
+    existing = next(p for p in [folder, *folder.absolute().parents] if p.exists())
+    try:
+        with tempfile.TemporaryDirectory(dir=existing, prefix=".mlatlas-check-"):
+            pass
+    except OSError as error:
+        raise MlatlasError(f"cannot write into {folder}: {error.strerror or error}") from None
+    return folder
 
 
 def _checked(target: Path, *, folder: bool = False) -> Path:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import functools
 import os
+import shutil
+import tempfile
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -107,6 +109,15 @@ def executed(tmp_path_factory: pytest.TempPathFactory) -> Executed:
 
 
 @pytest.fixture(scope="session")
+def dists(tmp_path_factory: pytest.TempPathFactory):
+    """One build of the checkout's wheel and sdist per test session, from a copy, into a temporary folder."""
+    from mlatlas import packaging
+
+    work = tmp_path_factory.mktemp("packaging")
+    return packaging.build(packaging.copy_project(ROOT, work / "src"), work / "dist")
+
+
+@pytest.fixture(scope="session")
 def root() -> Path:
     """The repository root."""
     return ROOT
@@ -115,11 +126,22 @@ def root() -> Path:
 # --- the built site, served and opened in a browser (shared by every browser test) ---
 
 
+SITE_FIXTURES = {"site", "server", "zensical_site", "zensical_server"}
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark every test that needs the built site ``site``, so ``make test-fast`` can leave them out."""
+    """Mark every test that needs the built site ``site``, so ``make test-fast`` can leave them out.
+
+    Under pytest-xdist (``make test`` runs on every core), every test that needs the
+    blocks' outputs or the built site goes to one worker (``xdist_group``), so each
+    block still runs exactly once and the site is built once per generator.
+    """
     for item in items:
-        if {"site", "server", "zensical_site", "zensical_server"} & set(getattr(item, "fixturenames", ())):
+        needs = set(getattr(item, "fixturenames", ()))
+        if needs & SITE_FIXTURES:
             item.add_marker(pytest.mark.site)
+        if needs & (SITE_FIXTURES | {"executed"}):
+            item.add_marker(pytest.mark.xdist_group("blocks"))
 
 
 GENERATORS = ("mkdocs", "zensical")
@@ -141,9 +163,12 @@ def _serve(folder: Path, generator: str, store: Path) -> Iterator[str]:
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     url = f"http://127.0.0.1:{httpd.server_address[1]}/"
     result = build_site(folder, site_url=url, store=store, generator=generator)
-    assert result.returncode == 0, f"{generator} build --strict failed:\n{(result.stdout + result.stderr)[-4000:]}"
-    failed = [line for line in (result.stdout + result.stderr).splitlines() if "block failed" in line]
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, f"{generator} build --strict failed:\n{log[-4000:]}"
+    # Zensical may report an error and still exit 0, and it logs a failed block without failing
+    failed = [line for line in log.splitlines() if "block failed" in line or line.startswith("Error:")]
     assert failed == [], "\n".join(failed)
+    assert (folder / "index.html").is_file(), f"{generator} wrote no site:\n{log[-2000:]}"
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     yield url
     httpd.shutdown()
@@ -173,9 +198,13 @@ def site(server: str, site_dir: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def zensical_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Where the test session's Zensical build of the site goes."""
-    return tmp_path_factory.mktemp("site-zensical")
+def zensical_site() -> Iterator[Path]:
+    """Where the test session's Zensical build of the site goes (Zensical writes only inside the project)."""
+    parent = ROOT / "site-zensical"  # git-ignored
+    parent.mkdir(exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix="test-", dir=parent))
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -14,6 +14,8 @@ import shlex
 import signal
 import subprocess
 import sys
+import time
+import urllib.error
 import urllib.request
 import zipfile
 from pathlib import Path
@@ -320,7 +322,8 @@ def test_bad_uploads_and_options_show_the_message_and_the_app_goes_on(browser, t
         assert run_extrude(page, broken, colors=False, max_error=None) == expected.replace(str(broken), "broken.png")
         page.locator("#extrude-height input").fill("-1")
         assert run_extrude(page, square, colors=False, max_error=None) == (
-            "mlatlas: error: height must be a positive number, got -1"
+            "mlatlas: error: height must be from 1e-06 to 1e+06 model units (so float32 coordinates stay finite"
+            " and distinct), got -1"
         )
         page.locator("#extrude-height input").fill("2")
         assert run_extrude(page, square, colors=False, max_error=None).startswith("Built a closed relief")
@@ -361,3 +364,88 @@ def test_the_distillation_tab_refuses_a_bad_csv_and_offers_the_student(browser, 
         local = [url for url in recorder.requests if url.removeprefix("blob:").startswith(app.url)]
         assert local == [url for url in recorder.requests if not url.startswith("data:")]
     assert not app.workdir.exists()
+
+
+# --- which addresses the command serves on ---
+
+
+def _app(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "mlatlas", "app", *args], capture_output=True, text=True, cwd=ROOT, env=run_env(),
+        timeout=30,
+    )
+
+
+def test_an_address_other_machines_reach_needs_allow_remote():
+    result = _app("--host", "0.0.0.0", "--port", str(free_port()))
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.startswith("mlatlas: error: --host 0.0.0.0 (0.0.0.0) can be reached from other machines")
+    assert "--allow-remote" in result.stderr and len(result.stderr.splitlines()) == 1
+
+
+def test_a_host_that_does_not_resolve_is_refused_at_once():
+    start = time.monotonic()
+    result = _app("--host", "nosuch.invalid")
+    assert result.returncode == 2 and time.monotonic() - start < 10
+    assert result.stderr.startswith("mlatlas: error: cannot serve on nosuch.invalid: the name does not resolve")
+
+
+def test_allow_remote_warns_and_prints_the_address_really_bound():
+    port = str(free_port("0.0.0.0"))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mlatlas", "app", "--host", "0.0.0.0", "--allow-remote", "--port", port],
+        cwd=ROOT, env=run_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert process.stdout.readline().startswith(f"mlatlas app: serving on http://0.0.0.0:{port}/ (every interface)")
+        warning = process.stderr.readline()
+        assert warning.startswith("mlatlas app: warning: serving on 0.0.0.0") and "no authentication" in warning
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=60)
+
+
+# --- what the app refuses, and how it serves what users upload (issue 17) ---
+
+
+def _request(url: str, data: bytes | None = None, headers: dict | None = None) -> tuple[int, object, bytes]:
+    method = "POST" if data is not None else "GET"
+    request = urllib.request.Request(url, data=data, headers=headers or {}, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.headers, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers, error.read()
+
+
+def _multipart(name: str, content: bytes) -> tuple[bytes, str]:
+    boundary = "mlatlas-test-boundary"
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="{name}"\r\n'
+        f"Content-Type: application/octet-stream\r\n\r\n"
+    ).encode() + content + f"\r\n--{boundary}--\r\n".encode()
+    return body, f"multipart/form-data; boundary={boundary}"
+
+
+def test_the_app_refuses_framing_sniffing_foreign_origins_and_huge_uploads():
+    from mlatlas.app.privacy import MAX_UPLOAD_BYTES
+
+    with LocalApp(port=free_port()) as app:
+        status, headers, _ = _request(app.url)
+        assert status == 200 and headers["X-Frame-Options"] == "DENY"
+        assert headers["X-Content-Type-Options"] == "nosniff" and "frame-ancestors 'none'" in POLICY
+        page = b"<html><script>alert(document.domain)</script></html>"
+        body, kind = _multipart("evil.html", page)
+        upload = f"{app.url}gradio_api/upload"
+        status, _, text = _request(upload, body, {"Content-Type": kind, "Origin": "http://evil.test"})
+        assert status == 403 and b"cross-origin request refused" in text
+        status, _, text = _request(upload, body, {"Content-Type": kind, "Content-Length": str(MAX_UPLOAD_BYTES + 1)})
+        assert status == 413
+        # the same upload from the app's own page is accepted, and served back only as a sandboxed download
+        status, _, text = _request(upload, body, {"Content-Type": kind, "Origin": app.url.rstrip("/")})
+        assert status == 200, text
+        (path,) = json.loads(text)
+        status, headers, served = _request(f"{app.url}gradio_api/file={path}")
+        assert status == 200 and served == page
+        assert headers["Content-Disposition"] == "attachment"
+        assert "sandbox" in headers.get_all("Content-Security-Policy")

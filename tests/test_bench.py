@@ -363,3 +363,13 @@ def test_cli_plot_writes_valid_png_and_svg(cli_run: tuple[subprocess.CompletedPr
         assert matplotlib.image.imread(png).shape[2] in (3, 4)
     for svg in plots.glob("*.svg"):
         assert ET.parse(svg).getroot().tag == "{http://www.w3.org/2000/svg}svg"
+
+
+@pytest.mark.parametrize("folder", ["/proc/nope", "/proc/self/nope/deeper"])
+def test_an_unwritable_plot_folder_is_refused_before_measuring(folder: str) -> None:
+    """``--plot`` into a folder nothing can be created in fails at once, not after the measurements."""
+    start = time.monotonic()
+    result = _mlatlas("bench", "--plot", folder)
+    assert result.returncode == 2 and time.monotonic() - start < 20, result.stderr
+    assert result.stderr.startswith(f"mlatlas: error: cannot write into {folder}:")
+    assert len(result.stderr.splitlines()) == 1 and result.stdout == ""

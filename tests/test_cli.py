@@ -122,3 +122,57 @@ def test_bad_input_is_one_line_on_stderr_and_exit_2(args, fragment):
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("mlatlas: error:")
     assert fragment in lines[0]
+
+
+# --- hardening: what a careful user tried (issue 17) ---
+
+
+def test_argparse_errors_name_the_program_once():
+    """`mlatlas: error: attention kv-cache: ...`, not `mlatlas: error: mlatlas attention kv-cache: ...`."""
+    result = _mlatlas("attention", "kv-cache", "--seq-len", "x")
+    assert result.stderr.startswith("mlatlas: error: attention kv-cache: argument --seq-len")
+    assert result.stderr.count("mlatlas") == 1
+    assert _mlatlas("nope").stderr.startswith("mlatlas: error: argument COMMAND: invalid choice")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["scaling", "loss", "--params", "1e308", "--tokens", "1e308", "--json"],
+        ["export-check", "--tflops", "1e308", "--bits", "16", "--die-area", "1e-308", "--json"],
+    ],
+    ids=["scaling-loss", "export-check"],
+)
+def test_a_result_that_is_not_finite_is_refused_not_printed_as_infinity(args):
+    """JSON has no Infinity: the command says so in one line and prints nothing."""
+    result = _mlatlas(*args)
+    assert result.returncode == 2, result.stdout
+    assert result.stdout == ""
+    assert result.stderr.startswith("mlatlas: error: the result is not a finite number")
+    assert len(result.stderr.splitlines()) == 1
+
+
+def test_a_closed_pipe_ends_quietly():
+    """`mlatlas moe params --json | head -1`: no BrokenPipeError traceback, the status of a killed writer."""
+    script = f"set -o pipefail; {sys.executable} -m mlatlas moe params --json | head -c 1 >/dev/null"
+    for _ in range(3):  # the race needs the reader to close before the writer flushes: try a few times
+        result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=60)
+        assert "Traceback" not in result.stderr and "BrokenPipeError" not in result.stderr, result.stderr
+        assert result.returncode in {0, 141}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["distill", "generate", "--rows", "-1", "--out", "x.csv"], "argument --rows: must be at least 1, got -1"),
+        (["distill", "generate", "--rows", "100000000000", "--out", "x.csv"], "must be from 1 to 1,000,000"),
+        (["distill", "run", "--generate", "--teacher-epochs", "100000000000000000000"], "must be from 1 to 1,000"),
+    ],
+    ids=["below-the-minimum", "rows-that-cannot-finish", "epochs-that-cannot-finish"],
+)
+def test_counts_say_their_real_range(args, message, tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "mlatlas", *args], capture_output=True, text=True, cwd=tmp_path, timeout=60
+    )
+    assert result.returncode == 2 and message in result.stderr, result.stderr
+    assert len(result.stderr.splitlines()) == 1 and list(tmp_path.iterdir()) == []

@@ -87,7 +87,7 @@ def test_the_image_runs_the_app_as_a_user_with_a_health_check() -> None:
     (user,) = [args for word, args in steps if word == "USER"]
     assert user not in {"root", "0"}
     (cmd,) = [exec_form(args) for word, args in steps if word == "CMD"]
-    assert cmd == ["mlatlas", "app", "--host", "0.0.0.0", "--port", "7860"]
+    assert cmd == ["mlatlas", "app", "--host", "0.0.0.0", "--allow-remote", "--port", "7860"]
     (expose,) = [args for word, args in steps if word == "EXPOSE"]
     assert expose == "7860"
     assert "HEALTHCHECK" in words

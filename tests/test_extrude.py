@@ -475,6 +475,10 @@ def bad_inputs(tmp_path_factory, picture: Path) -> dict[str, tuple[list, str]]:
         "missing folder": ([picture, "-o", out / "no" / "relief.glb"], "does not exist"),
         "output is a folder": ([picture, "-o", d / "x.glb"], "it is a folder"),
         "depth model folder missing": ([picture, "--depth-model", d / "no-model"], "does not exist"),
+        "depth model is a file": ([picture, "--depth-model", picture], "is a file: give the folder"),
+        "pixel size too large for float32": ([picture, "--pixel-size", "1e300"], "model units"),
+        "pixel size too small for float32": ([picture, "--pixel-size", "1e-300"], "model units"),
+        "max error too large": ([picture, "--max-error", "1e300"], "model units"),
     }
     (d / "x.glb").mkdir()
     if Path("/sys").is_dir():
@@ -571,3 +575,57 @@ def test_height_from_a_local_depth_model(tiny_depth_model: Path, picture: Path, 
     )
     with pytest.raises(MlatlasError, match="not a depth-estimation model"):
         extrude(picture, depth_model=tmp_path / "bert")
+
+
+# --- options out of range (issue 17) ---
+
+
+@pytest.mark.parametrize(
+    "option",
+    [{"pixel_size": 1e300}, {"pixel_size": 1e-300}, {"height": 1e300}, {"base": 1e-300}, {"max_error": 1e300}],
+    ids=lambda o: next(f"{k}={v:g}" for k, v in o.items()),
+)
+def test_lengths_that_float32_cannot_hold_are_refused(option) -> None:
+    image = np.full((8, 8), 200, np.uint8)
+    with pytest.raises(MlatlasError, match=r"must be from .* model units"):
+        extrude(image, **option)
+
+
+def test_a_blur_wider_than_the_image_gives_the_untruncated_gaussian() -> None:
+    """The kernel is cut at the image's size; scipy's full Gaussian (same 3-sigma cut, zero padding) agrees."""
+    from scipy.ndimage import gaussian_filter
+
+    from mlatlas.labs.extrude.image import _smooth
+
+    rng = np.random.default_rng(0)
+    value = rng.random((24, 32)).astype(np.float32)
+    on = rng.random((24, 32)) > 0.2
+    sigma = 100.0  # a 601-pixel kernel on a 32-pixel image
+    blur = {"sigma": sigma, "mode": "constant", "cval": 0.0, "truncate": 3.0}
+    expected = gaussian_filter(value * on, **blur) / gaussian_filter(on.astype(np.float64), **blur)
+    assert np.allclose(_smooth(value, on, sigma)[on], expected[on], atol=1e-5)
+    flat = extrude(np.full((64, 64), 120, np.uint8), smooth=1e6)  # ran for minutes when the kernel was 6e6 wide
+    assert flat.is_watertight
+
+
+def test_sigterm_while_writing_leaves_nothing_half_written(tmp_path: Path, monkeypatch, capsys) -> None:
+    """SIGTERM (what `timeout` and CI send) is handled like Ctrl+C: one line, exit 143, no hidden .tmp file."""
+    import os
+    import signal
+    import time
+
+    from mlatlas.cli import main
+    from mlatlas.labs.extrude import export
+
+    def write_then_get_killed(mesh, handle) -> None:
+        handle.write(b"glTF half of a file")
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(10)  # the signal arrives here
+
+    Image.fromarray(np.full((16, 16), 180, np.uint8)).save(tmp_path / "in.png")
+    monkeypatch.setattr(export, "write_glb", write_then_get_killed)
+    status = main(["extrude", str(tmp_path / "in.png"), "-o", str(tmp_path / "out.glb")])
+    assert status == 143
+    assert capsys.readouterr().err == "mlatlas: terminated\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.png"]
+    assert signal.getsignal(signal.SIGTERM) is not None  # main() put back the handler it found

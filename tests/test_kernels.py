@@ -332,6 +332,23 @@ def test_missing_compiler_from_a_fresh_process(tmp_path) -> None:
     assert list(tmp_path.iterdir()) == []  # nothing was half-built
 
 
+def test_a_library_others_could_have_planted_is_not_loaded(monkeypatch, tmp_path) -> None:
+    """A world-writable extensions folder holding a "built" library under the predictable name: refused."""
+    monkeypatch.setenv("TORCH_EXTENSIONS_DIR", str(tmp_path))
+    tmp_path.chmod(0o777)
+    name = f"mlatlas_rmsnorm_cpu_{build.source_hash(build.CPU_SOURCES, build.CXX_FLAGS + build.LD_FLAGS)}"
+    planted = tmp_path / name / f"{name}.so"
+    planted.parent.mkdir()
+    planted.write_bytes(b"not a library")
+    (planted.parent / build.FINISHED).write_text(name + "\n")
+    with pytest.raises(MlatlasError, match=r"^refusing to load a kernel from .*: other users can write it"):
+        build.load_cpu_library.__wrapped__()
+    tmp_path.chmod(0o700)
+    (planted.parent).chmod(0o777)
+    with pytest.raises(MlatlasError, match=rf"^refusing to load a kernel from {planted.parent}: other users"):
+        build.load_cpu_library.__wrapped__()
+
+
 def test_missing_ninja_is_one_line(monkeypatch, tmp_path) -> None:
     monkeypatch.setenv("TORCH_EXTENSIONS_DIR", str(tmp_path))
     monkeypatch.setattr(cpp_extension, "is_ninja_available", lambda: False)

@@ -22,13 +22,6 @@ DIST_INFO = {"METADATA", "WHEEL", "RECORD", "entry_points.txt", "top_level.txt",
 
 
 @pytest.fixture(scope="session")
-def dists(tmp_path_factory: pytest.TempPathFactory) -> packaging.Distributions:
-    """One build of the checkout per test session, from a copy, into a temporary folder."""
-    work = tmp_path_factory.mktemp("packaging")
-    return packaging.build(packaging.copy_project(ROOT, work / "src"), work / "dist")
-
-
-@pytest.fixture(scope="session")
 def wheel(dists: packaging.Distributions) -> packaging.WheelContents:
     return packaging.inspect_wheel(dists.wheel)
 

@@ -18,7 +18,7 @@ import pytest
 from browsing import RENDERED, Visit, page_urls
 from conftest import GENERATORS
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.site, pytest.mark.xdist_group("blocks")]
 
 
 @pytest.mark.parametrize("generator", GENERATORS)

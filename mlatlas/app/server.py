@@ -13,9 +13,11 @@ everything uploaded or made. ``mlatlas app`` is :func:`serve`.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import shutil
 import signal
+import socket
 import tempfile
 import threading
 from collections.abc import Callable
@@ -27,7 +29,7 @@ from starlette.middleware import Middleware
 
 from mlatlas.app import bench, distill, extrude, probe
 from mlatlas.app.common import SYSTEM_FONTS, SYSTEM_MONO_FONTS
-from mlatlas.app.privacy import HEAD, ContentSecurityPolicy
+from mlatlas.app.privacy import HEAD, MAX_UPLOAD_BYTES, AppGuard
 from mlatlas.errors import MlatlasError
 
 TABS: tuple[ModuleType, ...] = (probe, bench, distill, extrude)
@@ -37,6 +39,41 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7860
 """Gradio's usual port."""
 TITLE = "mlatlas labs"
+
+
+def bind_address(host: str, port: int) -> str:
+    """The address ``host`` binds to, checked before anything starts.
+
+    Raises:
+        MlatlasError: At once, when the name does not resolve or the address is not
+            one of this machine's (instead of Gradio's search for a free port).
+
+    Example:
+        >>> bind_address("localhost", 0) in {"127.0.0.1", "::1"}
+        True
+    """
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as error:
+        reason = getattr(error, "strerror", None) or str(error)
+        raise MlatlasError(f"cannot serve on {host}: the name does not resolve ({reason})") from None
+    family, _, _, _, address = infos[0]
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((address[0], 0))
+        except OSError as error:
+            raise MlatlasError(f"cannot serve on {host} ({address[0]}): {error.strerror}") from None
+    return address[0]
+
+
+def is_loopback(address: str) -> bool:
+    """Whether only this machine can reach ``address`` (``127.0.0.0/8``, ``::1``).
+
+    Example:
+        >>> is_loopback("127.0.0.1"), is_loopback("0.0.0.0")
+        (True, False)
+    """
+    return ipaddress.ip_address(address).is_loopback
 
 
 def theme() -> gr.themes.Base:
@@ -76,6 +113,7 @@ class LocalApp:
 
     def __init__(self, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
         self.host, self.port = host, port
+        self.address: str | None = None
         self.workdir: Path | None = None
         self.url: str | None = None
         self._blocks: gr.Blocks | None = None
@@ -90,6 +128,7 @@ class LocalApp:
         Raises:
             MlatlasError: The port is taken or the address cannot be bound.
         """
+        self.address = bind_address(self.host, self.port)
         self.workdir = Path(tempfile.mkdtemp(prefix="mlatlas-app-"))
         self._saved_temp = os.environ.get("GRADIO_TEMP_DIR")
         os.environ["GRADIO_TEMP_DIR"] = str(self.workdir / "gradio")
@@ -111,7 +150,8 @@ class LocalApp:
                 allowed_paths=[str(self.workdir)],
                 theme=theme(),
                 head=HEAD,
-                app_kwargs={"middleware": [Middleware(ContentSecurityPolicy)]},
+                max_file_size=MAX_UPLOAD_BYTES,
+                app_kwargs={"middleware": [Middleware(AppGuard)]},
             )
         except OSError as error:
             self.stop()
@@ -119,7 +159,7 @@ class LocalApp:
         except BaseException:
             self.stop()
             raise
-        shown = "127.0.0.1" if self.host == "0.0.0.0" else self.host
+        shown = f"[{self.address}]" if ":" in self.address else self.address
         self.url = f"http://{shown}:{self.port}/"
         return self.url
 

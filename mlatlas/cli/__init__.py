@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import pkgutil
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from types import ModuleType
 
@@ -52,11 +55,25 @@ def _needed(argv: Sequence[str]) -> list[str] | None:
     return None
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``timeout``, a CI runner, ``docker stop``), raised wherever the command is.
+
+    It is a :class:`KeyboardInterrupt`, so every clean-up that Ctrl+C runs (the
+    temporary files of :mod:`mlatlas.files`, a lab's staging folder) runs for it too.
+    """
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated
+
+
 class _OneLineParser(argparse.ArgumentParser):
     """An ``ArgumentParser`` whose errors are a single line, not usage plus error."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        raise MlatlasError(f"{self.prog}: {message} (see --help)")
+        # main() prints "mlatlas: error: ..."; name the sub-command only, not the program twice.
+        command = self.prog.removeprefix("mlatlas").strip()
+        raise MlatlasError(f"{command + ': ' if command else ''}{message} (see --help)")
 
 
 def build_parser(names: Sequence[str] | None = None) -> argparse.ArgumentParser:
@@ -86,19 +103,43 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv: Arguments without the program name; ``None`` reads ``sys.argv``.
 
     Returns:
-        0 on success, 2 on bad input (after printing one line to stderr).
+        0 on success, 2 on bad input (after printing one line to stderr), 130 after
+        Ctrl+C, 143 after SIGTERM (each after one line, with nothing half-written),
+        141 when the reader closed the pipe.
     """
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser(_needed(argv))
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminate) if main_thread else None
+    try:
+        return _run(parser, argv)
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
+
+
+def _run(parser: argparse.ArgumentParser, argv: list[str]) -> int:
+    """Parse, run the handler, and turn each way it can end into one line and a status."""
     try:
         args = parser.parse_args(argv)
         if not hasattr(args, "handler"):
             parser.print_help()
             return 0
-        return args.handler(args)
+        status = args.handler(args)
+        sys.stdout.flush()  # a closed pipe shows here, inside the handling below
+        return status
     except MlatlasError as error:
         print(f"mlatlas: error: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except Terminated:
+        print("mlatlas: terminated", file=sys.stderr)
+        return 128 + signal.SIGTERM
     except KeyboardInterrupt:
         print("mlatlas: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader closed the pipe (`mlatlas probe --json | head -1`): stop quietly, as
+        # Unix tools do. Point stdout at /dev/null so the interpreter's final flush of
+        # what is still buffered cannot raise again at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE

@@ -8,6 +8,8 @@ the command runs.
 from __future__ import annotations
 
 import argparse
+import ipaddress
+import sys
 
 from mlatlas.errors import MlatlasError
 
@@ -26,6 +28,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
+    parser.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="allow a --host other machines can reach (0.0.0.0, a LAN address): the app has no authentication",
+    )
     parser.add_argument("--port", type=_port, default=7860, help="TCP port (default: 7860)")
     parser.set_defaults(handler=run)
 
@@ -33,14 +40,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Serve the app until interrupted."""
     try:
-        from mlatlas.app.server import serve
+        from mlatlas.app.server import bind_address, is_loopback, serve
     except ImportError as error:
         if error.name is not None and error.name.split(".")[0] != "gradio":
             raise
         raise MlatlasError(f"the app needs Gradio, which is not installed: {INSTALL}") from None
 
+    address = bind_address(args.host, args.port)
+    if not is_loopback(address):
+        if not args.allow_remote:
+            raise MlatlasError(
+                f"--host {args.host} ({address}) can be reached from other machines and the app has no "
+                "authentication; add --allow-remote to serve it anyway"
+            )
+        print(
+            f"mlatlas app: warning: serving on {address}, reachable from other machines; the app has no "
+            "authentication: anyone who can reach this port can use it",
+            file=sys.stderr, flush=True,
+        )
+
     def announce(app) -> None:
-        print(f"mlatlas app: serving on {app.url} (press Ctrl+C to stop)", flush=True)
+        every = " (every interface)" if ipaddress.ip_address(app.address).is_unspecified else ""
+        print(f"mlatlas app: serving on {app.url}{every} (press Ctrl+C to stop)", flush=True)
         print(f"uploads and results in {app.workdir}, removed when the app stops", flush=True)
 
     serve(args.host, args.port, announce)

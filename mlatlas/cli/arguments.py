@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import math
+from collections.abc import Callable
 
 
 def number(text: str) -> float:
@@ -47,18 +48,41 @@ def fraction(text: str) -> float:
 
 def whole_number(text: str) -> int:
     """A whole number, zero or above (a seed)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    value = _whole(text)
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
     return value
 
 
+def _whole(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+
+
 def count(text: str) -> int:
     """A whole number, one or above (rows, epochs, faces)."""
-    value = whole_number(text)
+    value = _whole(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
     return value
+
+
+def count_up_to(limit: int, why: str) -> Callable[[str], int]:
+    """A :func:`count` no larger than ``limit``; ``why`` says what the bound protects.
+
+    Example:
+        >>> count_up_to(1000, "epochs beyond that take hours")("5000")
+        Traceback (most recent call last):
+        ...
+        argparse.ArgumentTypeError: must be from 1 to 1,000 (epochs beyond that take hours), got 5000
+    """
+
+    def parse(text: str) -> int:
+        value = count(text)
+        if value > limit:
+            raise argparse.ArgumentTypeError(f"must be from 1 to {limit:,} ({why}), got {text}")
+        return value
+
+    return parse

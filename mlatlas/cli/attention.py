@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from mlatlas.attention import BYTES_PER_ELEMENT, kv_cache_bytes, model_shape, model_shapes
-from mlatlas.cli.output import print_json, print_table
+from mlatlas.cli.output import add_json_flag, print_json, print_table
 
 GIB = 2**30
 
@@ -28,7 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     kv.add_argument("--seq-len", type=int, default=8192, help="tokens per sequence (default: 8192)")
     kv.add_argument("--batch", type=int, default=1, help="sequences at once (default: 1)")
     kv.add_argument("--dtype", choices=list(BYTES_PER_ELEMENT), default="bf16", help="cache dtype (default: bf16)")
-    kv.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    add_json_flag(kv, "instead of a table")
     kv.set_defaults(handler=run_kv_cache)
 
 

@@ -10,8 +10,9 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from mlatlas.cli.output import print_json, print_table
+from mlatlas.cli.output import add_json_flag, print_json, print_table
 from mlatlas.errors import MlatlasError
+from mlatlas.files import check_folder
 from mlatlas.labs.bench import BenchReport, run, write_plots
 from mlatlas.labs.bench.devices import DEFAULT_DTYPES, DTYPES
 from mlatlas.labs.bench.sweep import parse_list, parse_sizes
@@ -47,7 +48,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--plot", metavar="DIR", type=Path, help="write bench_roofline and bench_sweep as PNG and SVG into DIR"
     )
-    parser.add_argument("--json", action="store_true", help="print JSON (schema mlatlas.bench/1) instead of tables")
+    add_json_flag(parser, "(schema mlatlas.bench/1) instead of tables")
     parser.set_defaults(handler=run_bench)
 
 
@@ -87,12 +88,11 @@ def run_bench(args: argparse.Namespace) -> int:
 
 def _check_plot_dir(folder: Path) -> None:
     """Fail before measuring if the plots could not be written."""
-    if folder.exists() and not folder.is_dir():
-        raise MlatlasError(f"cannot write plots into {folder}: it is a file, not a folder")
+    check_folder(folder)
     try:
         import matplotlib  # noqa: F401
     except ImportError:
-        raise MlatlasError("--plot needs matplotlib: pip install 'mlatlas[docs]'") from None
+        raise MlatlasError("--plot needs matplotlib: pip install 'mlatlas[plot]'") from None
 
 
 def _percent(fraction: float | None) -> str:

@@ -12,8 +12,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from mlatlas.cli.arguments import count, fraction, positive_number, whole_number
-from mlatlas.cli.output import StepBars, print_json, print_table
+from mlatlas.cli.arguments import count, count_up_to, fraction, positive_number, whole_number
+from mlatlas.cli.output import StepBars, add_json_flag, print_json, print_table
 from mlatlas.errors import MlatlasError
 
 DEFAULT_ROWS = 2000
@@ -21,6 +21,10 @@ DEFAULT_ROWS = 2000
 
 MODELS = {"teacher": "teacher", "baseline": "baseline student", "student": "distilled student"}
 """The lab's progress steps (one per model trained) and their bars' labels."""
+
+
+ROWS = count_up_to(1_000_000, "a million generated tickets already take minutes per epoch on a CPU")
+EPOCHS = count_up_to(1_000, "the lab's models converge in tens of epochs")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -38,7 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Print the template's columns, rules and an example row per class; --out writes the CSV.",
     )
     template.add_argument("--out", type=Path, metavar="FILE", help="write the template CSV here (atomically)")
-    template.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    add_json_flag(template, "instead of tables")
     template.set_defaults(handler=run_template)
 
     generate = commands.add_parser(
@@ -46,13 +50,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="write a generated support-ticket dataset",
         description="Generate labelled support tickets (six classes in three confusable pairs) as a CSV file.",
     )
-    generate.add_argument("--rows", type=count, required=True, metavar="N", help="tickets to generate")
+    generate.add_argument("--rows", type=ROWS, required=True, metavar="N", help="tickets to generate")
     generate.add_argument("--out", type=Path, required=True, metavar="FILE", help="CSV file to write (atomically)")
     generate.add_argument("--seed", type=whole_number, default=0, help="random seed (default: 0)")
     generate.add_argument(
         "--noise", type=fraction, default=0.1, metavar="P", help="share of labels replaced (default: 0.1)"
     )
-    generate.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    add_json_flag(generate, "instead of a table")
     generate.set_defaults(handler=run_generate)
 
     run = commands.add_parser(
@@ -68,7 +72,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     source.add_argument("--data", type=Path, metavar="FILE", help="a CSV file that follows the template")
     source.add_argument(
         "--generate",
-        type=count,
+        type=ROWS,
         nargs="?",
         const=DEFAULT_ROWS,
         metavar="N",
@@ -79,15 +83,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--seed", type=whole_number, default=0, help="seed of data, split, weights and shuffles (default: 0)"
     )
     run.add_argument("--noise", type=fraction, default=None, metavar="P", help="label noise of --generate")
-    run.add_argument("--teacher-epochs", type=count, default=None, metavar="N", help="teacher epochs (default: 4)")
-    run.add_argument("--student-epochs", type=count, default=None, metavar="N", help="student epochs (default: 20)")
+    run.add_argument("--teacher-epochs", type=EPOCHS, default=None, metavar="N", help="teacher epochs (default: 4)")
+    run.add_argument("--student-epochs", type=EPOCHS, default=None, metavar="N", help="student epochs (default: 20)")
     run.add_argument(
         "--student-rows", type=count, default=None, metavar="N", help="labelled rows the students see (default: 400)"
     )
     run.add_argument("--temperature", type=positive_number, default=None, metavar="T", help="KD temperature (4)")
     run.add_argument("--alpha", type=fraction, default=None, help="weight of the soft-target loss (default: 0.5)")
     run.add_argument("--out", type=Path, metavar="DIR", help="save teacher/, baseline/ and student/ here")
-    run.add_argument("--json", action="store_true", help="print JSON (with learning curves) instead of a table")
+    add_json_flag(run, "(with learning curves) instead of a table")
     run.add_argument(
         "--nproc",
         type=count,

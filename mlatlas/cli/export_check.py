@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 
 from mlatlas.cli.arguments import positive_number
-from mlatlas.cli.output import print_json, print_table
+from mlatlas.cli.output import add_json_flag, print_json, print_table
 from mlatlas.errors import MlatlasError
 from mlatlas.export_controls import chip, classify_all, make_chip, rules
 
@@ -27,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--die-area", type=positive_number, metavar="MM2", help="applicable die area in mm^2")
     parser.add_argument("--interconnect", type=positive_number, metavar="GBPS", help="bidirectional I/O rate in GB/s")
     parser.add_argument("--consumer", action="store_true", help="not designed or marketed for datacenters")
-    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    add_json_flag(parser, "instead of a table")
     parser.set_defaults(handler=run)
 
 

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from mlatlas.cli.arguments import count, non_negative_number, number, positive_number
-from mlatlas.cli.output import StepBars, print_json, print_table
+from mlatlas.cli.output import StepBars, add_json_flag, print_json, print_table
 from mlatlas.errors import MlatlasError
 
 PROGRESS_MIN_PIXELS = 1 << 20
@@ -102,7 +102,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="PATH",
         help="folder of a local transformers depth-estimation model: height from its depth",
     )
-    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    add_json_flag(parser, "instead of a table")
     parser.set_defaults(handler=run)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from mlatlas.attention import BYTES_PER_ELEMENT
-from mlatlas.cli.output import print_json, print_table
+from mlatlas.cli.output import add_json_flag, print_json, print_table
 from mlatlas.mla import model_cache_bytes
 from mlatlas.params import countable_models, flops_per_token, model_config, model_params
 
@@ -30,7 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help=f"model to count (repeatable; default: all of {', '.join(countable_models())})",
     )
     params.add_argument("--dtype", choices=list(BYTES_PER_ELEMENT), default="bf16", help="cache dtype (default: bf16)")
-    params.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    add_json_flag(params, "instead of a table")
     params.set_defaults(handler=run_params)
 
 

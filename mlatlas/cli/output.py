@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from collections.abc import Mapping, Sequence
@@ -10,11 +11,34 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from mlatlas.errors import MlatlasError
+
+JSON_ERRORS = "errors still go to stderr as one plain-text line, with exit status 2"
+"""What every ``--json`` promises about failures: scripts read stdout, people read stderr."""
+
+
+def add_json_flag(parser: argparse.ArgumentParser, instead: str = "instead of a table") -> None:
+    """Give a command its ``--json`` flag, saying where errors go (stderr, not JSON)."""
+    parser.add_argument("--json", action="store_true", help=f"print JSON {instead}; {JSON_ERRORS}")
+
 
 def print_json(payload: Any) -> None:
-    """Write ``payload`` to stdout as indented JSON with a trailing newline."""
-    json.dump(payload, sys.stdout, indent=2)
-    sys.stdout.write("\n")
+    """Write ``payload`` to stdout as indented JSON with a trailing newline.
+
+    JSON has no infinity and no NaN (Python would write a bare ``Infinity``, which
+    other parsers reject): a result that is not finite is bad input, refused with one
+    line before anything is printed.
+
+    Raises:
+        MlatlasError: A number in ``payload`` is infinite or NaN.
+    """
+    try:
+        text = json.dumps(payload, indent=2, allow_nan=False)
+    except ValueError:
+        raise MlatlasError(
+            "the result is not a finite number (an input is too large or too small to compute it); nothing printed"
+        ) from None
+    sys.stdout.write(text + "\n")
 
 
 def print_table(title: str, rows: Sequence[Mapping[str, Any]], columns: Mapping[str, str]) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from mlatlas.cli.output import print_json, print_table
+from mlatlas.cli.output import add_json_flag, print_json, print_table
 from mlatlas.labs.probe import ProbeReport, peaks, probe
 from mlatlas.labs.probe.peaks import Peaks
 
@@ -23,7 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "theoretical peak FLOP/s and memory bandwidth. Exits 0 on a machine without a GPU."
         ),
     )
-    parser.add_argument("--json", action="store_true", help="print JSON (schema mlatlas.probe/1) instead of tables")
+    add_json_flag(parser, "(schema mlatlas.probe/1) instead of tables")
     parser.add_argument(
         "--device",
         metavar="DEVICE",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from mlatlas.cli.arguments import positive_number
-from mlatlas.cli.output import print_json, print_table
+from mlatlas.cli.output import add_json_flag, print_json, print_table
 from mlatlas.scaling import Allocation, compute_for_loss, compute_optimal, published_law, published_laws
 
 DEFAULT_FIT = "epoch"
@@ -22,7 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "--fit", choices=fits, default=DEFAULT_FIT,
             help=f"published fit of L(N, D) = E + A/N^alpha + B/D^beta (default: {DEFAULT_FIT})",
         )
-        sub.add_argument("--json", action="store_true", help="print JSON instead of a table")
+        add_json_flag(sub, "instead of a table")
 
     optimal = commands.add_parser(
         "optimal",

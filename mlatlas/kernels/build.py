@@ -37,6 +37,7 @@ import hashlib
 import os
 import re
 import shutil
+import stat
 import subprocess
 import tempfile
 import time
@@ -216,6 +217,33 @@ def build_directory(name: str) -> Path:
     return Path(choose(name, False)) if choose else Path(cpp_extension.get_default_build_root()) / name
 
 
+def check_private(library: Path) -> None:
+    """Refuse to load a library from a place another user could have put it.
+
+    The library's path is predictable (the extension folder, the source hash), so if
+    any folder on the way, or the file, can be written by another user, whatever they
+    planted there would run in this process. Each existing folder from the
+    extensions root down, and the library, must belong to this user (or root) and be
+    writable by no one else, unless the folder is sticky, like ``/tmp``, where others
+    cannot replace what is ours (and what is theirs fails the owner check).
+
+    Raises:
+        MlatlasError: A folder or the file is another user's, or writable by others.
+    """
+    root = Path(os.environ.get("TORCH_EXTENSIONS_DIR") or library.parent.parent)
+    chain = [library, library.parent, *(p for p in library.parent.parents if p == root or root in p.parents)]
+    for path in (p for p in chain if p.exists()):
+        info = path.stat()
+        sticky = path.is_dir() and info.st_mode & stat.S_ISVTX
+        if info.st_uid not in {os.getuid(), 0}:
+            raise MlatlasError(f"refusing to load a kernel from {path}: it belongs to another user (uid {info.st_uid})")
+        if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH) and not sticky:
+            raise MlatlasError(
+                f"refusing to load a kernel from {path}: other users can write it (mode {stat.filemode(info.st_mode)});"
+                " set TORCH_EXTENSIONS_DIR to a folder only you can write"
+            )
+
+
 def _library_path(name: str) -> Path:
     return build_directory(name) / f"{name}.so"
 
@@ -239,6 +267,7 @@ def _torch_extension(prefix: str, sources: tuple[str, ...], flags: tuple[str, ..
     library = _library_path(name)
     finished = library.with_name(FINISHED)
     started = time.perf_counter()
+    check_private(library)
     if finished.exists() and library.exists():
         # Built before, by this process or another: the folder's name is the hash of
         # what it was built from, so the library is current. Open it; no compiler,

@@ -262,6 +262,16 @@ def _picture(image: Any) -> Picture:
     raise MlatlasError(f"cannot read an image from a {type(image).__name__}")
 
 
+LENGTHS = (1e-6, 1e6)
+"""The range of every length option (height, base, pixel size, max error), in model units.
+
+A relief is at most a few thousand pixels across and stored as float32, which holds
+about seven significant digits from 1e-38 to 3e38: twelve orders of magnitude of
+lengths keep every coordinate finite and every pixel a distinct, non-degenerate step
+(a micrometre to a kilometre, in millimetres).
+"""
+
+
 def _check(*, height, base, pixel_size, gamma, smooth, max_size, black_threshold, max_error, decimate) -> None:
     """One clear sentence for each option out of range."""
 
@@ -269,11 +279,19 @@ def _check(*, height, base, pixel_size, gamma, smooth, max_size, black_threshold
         if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
             raise MlatlasError(f"{name} must be a positive number, got {value!r}")
 
-    positive("height", height)
-    positive("pixel size", pixel_size)
+    def length(name: str, value: Any, smallest: float = LENGTHS[0]) -> None:
+        if not isinstance(value, (int, float)) or not math.isfinite(value) or not smallest <= value <= LENGTHS[1]:
+            low = "0" if smallest == 0 else f"{smallest:g}"
+            raise MlatlasError(
+                f"{name} must be from {low} to {LENGTHS[1]:g} model units (so float32 coordinates stay finite "
+                f"and distinct), got {value!r}"
+            )
+
+    length("height", height)
+    length("pixel size", pixel_size)
     positive("gamma", gamma)
     if base is not None:
-        positive("base (or none)", base)
+        length("base (or none)", base)
     if not isinstance(smooth, (int, float)) or not math.isfinite(smooth) or smooth < 0:
         raise MlatlasError(f"smooth must be 0 or a positive number of pixels, got {smooth!r}")
     if max_size is not None and (not isinstance(max_size, int) or max_size < 1):
@@ -282,9 +300,7 @@ def _check(*, height, base, pixel_size, gamma, smooth, max_size, black_threshold
         raise MlatlasError(f"black threshold must be in [0, 1) (or none), got {black_threshold!r}")
     if max_error is not None and decimate is not None:
         raise MlatlasError("give either a maximum error or a face budget, not both")
-    if max_error is not None and (
-        not isinstance(max_error, (int, float)) or not math.isfinite(max_error) or max_error < 0
-    ):
-        raise MlatlasError(f"max error must be 0 or a positive number, got {max_error!r}")
+    if max_error is not None:
+        length("max error", max_error, smallest=0)
     if decimate is not None and (not isinstance(decimate, int) or decimate < 1):
         raise MlatlasError(f"the face budget must be a positive whole number, got {decimate!r}")

@@ -279,11 +279,18 @@ def _resample(value: np.ndarray, on: np.ndarray, rgb: np.ndarray, max_size: int)
 
 
 def _smooth(value: np.ndarray, on: np.ndarray, sigma: float) -> np.ndarray:
-    """Gaussian blur of ``value`` over the on pixels only (torch separable convolution)."""
+    """Gaussian blur of ``value`` over the on pixels only (torch separable convolution).
+
+    The kernel is cut at three standard deviations, and never wider than the image:
+    past the image's far edge it would only meet the zero padding, which adds nothing
+    to the blurred values or to their weights, and the two are divided. So a blur far
+    wider than the picture costs what one as wide as the picture costs, and gives the
+    same heights.
+    """
     import torch
     import torch.nn.functional as F
 
-    radius = max(1, math.ceil(3 * sigma))
+    radius = max(1, min(math.ceil(3 * sigma), max(on.shape) - 1))
     x = torch.arange(-radius, radius + 1, dtype=torch.float32)
     kernel = torch.exp(-0.5 * (x / sigma) ** 2)
     kernel /= kernel.sum()
@@ -315,6 +322,8 @@ def depth_map(model_dir: str | Path, picture: Picture) -> np.ndarray:
         MlatlasError: The folder is missing, has no config, or holds another kind of model.
     """
     model_dir = Path(model_dir)
+    if model_dir.exists() and not model_dir.is_dir():
+        raise MlatlasError(f"depth model {model_dir} is a file: give the folder save_pretrained wrote")
     if not model_dir.is_dir():
         raise MlatlasError(f"depth model folder {model_dir} does not exist")
     if not (model_dir / "config.json").is_file():

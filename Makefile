@@ -71,10 +71,10 @@ build-zensical: setup  ## build the same site with Zensical, from the same mkdoc
 	MLATLAS_SITE_DIR=site-zensical $(BIN)/zensical build --strict -f mkdocs.yml
 
 test: setup chromium  ## run the whole test suite (every block once, both builds, the browser checks)
-	$(BIN)/python -m pytest -n auto --dist loadgroup
+	$(BIN)/python -m pytest
 
 test-fast: setup  ## the inner loop: units, and only the blocks whose stored output is stale; no build, no browser
-	MLATLAS_REUSE_STORE=1 $(BIN)/python -m pytest -n auto --dist worksteal -m "not site and not browser and not install"
+	MLATLAS_REUSE_STORE=1 $(BIN)/python -m pytest -n auto --dist loadgroup -m "not site and not browser and not install"
 
 # The newest releases within pyproject.toml's bounds, in a throwaway venv, pinned
 # (--all: setuptools and wheel too, which the offline wheel build needs).

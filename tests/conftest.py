@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import functools
+import json
 import os
 import shutil
 import tempfile
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 
@@ -60,6 +61,44 @@ and run only the others, straight into ``store/`` (the inner loop; ``make test``
 
 @pytest.fixture(scope="session")
 def executed(tmp_path_factory: pytest.TempPathFactory) -> Executed:
+    """Every executed block of the site, run once per test session (:func:`_execute`).
+
+    Under pytest-xdist the tests that need it go to one worker (``xdist_group``);
+    should another worker need it anyway, it waits for the first one's results,
+    shared through a file, instead of running every block a second time.
+    """
+    if os.environ.get("PYTEST_XDIST_WORKER") is None:
+        return _execute(tmp_path_factory)
+    from filelock import FileLock
+
+    shared = tmp_path_factory.getbasetemp().parent / "executed.json"
+    with FileLock(f"{shared}.lock"):
+        if shared.is_file():
+            return _load(shared)
+        result = _execute(tmp_path_factory)
+        shared.write_text(_dump(result), encoding="utf-8")
+        return result
+
+
+def _dump(result: Executed) -> str:
+    outcomes = {
+        i: [asdict(entry), {**asdict(outcome), "read": sorted(outcome.read), "modules": sorted(outcome.modules)}]
+        for i, (entry, outcome) in result.outcomes.items()
+    }
+    return json.dumps({"store": str(result.store.folder), "outcomes": outcomes, "stale": result.stale,
+                       "unused": sorted(result.unused)})  # fmt: skip
+
+
+def _load(path: Path) -> Executed:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    outcomes = {
+        i: (Entry(**entry), Outcome(**{**outcome, "read": set(outcome["read"]), "modules": set(outcome["modules"])}))
+        for i, (entry, outcome) in data["outcomes"].items()
+    }
+    return Executed(Store(Path(data["store"]), ROOT), outcomes, data["stale"], set(data["unused"]))
+
+
+def _execute(tmp_path_factory: pytest.TempPathFactory) -> Executed:
     """Run every executed block of the site once, as a reader would, into a fresh store.
 
     Independent blocks run side by side, one per core; the blocks of
@@ -129,10 +168,11 @@ def root() -> Path:
 SITE_FIXTURES = {"site", "server", "zensical_site", "zensical_server"}
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark every test that needs the built site ``site``, so ``make test-fast`` can leave them out.
 
-    Under pytest-xdist (``make test`` runs on every core), every test that needs the
+    Under pytest-xdist (``make test-fast`` runs on every core), every test that needs the
     blocks' outputs or the built site goes to one worker (``xdist_group``), so each
     block still runs exactly once and the site is built once per generator.
     """

@@ -14,6 +14,8 @@ This file is also the two ranks' script: the test runs it under the real torchru
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -84,14 +86,19 @@ def _single_process() -> tuple[list[float], dict[str, torch.Tensor]]:
 
 
 def _torchrun(*arguments: str, env: dict[str, str] | None = None, timeout: int = 120):
-    return subprocess.run(
+    """Run torchrun in its own process group; on a timeout, end the ranks too (no orphans)."""
+    process = subprocess.Popen(
         [sys.executable, "-m", "torch.distributed.run", *arguments],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=env or run_env(),
-        timeout=timeout,
-    )
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env or run_env(),
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        stdout, stderr = process.communicate()
+        pytest.fail(f"torchrun did not finish in {timeout} s:\n{stderr[-3000:]}")
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")

@@ -136,7 +136,7 @@ def test_tables_sort_by_a_clicked_column(browser, server: str) -> None:
     visit.close()
 
 
-def test_both_generators_build_the_same_pages(site: Path, zensical_site: Path) -> None:
+def test_both_generators_build_the_same_pages(site: Path, zensical_server: str, zensical_site: Path) -> None:
     """Zensical skips plugins it does not support without a word: it must not lose a page.
 
     The notebook pages are the ones that vanished under mkdocs-jupyter; they are

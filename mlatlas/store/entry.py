@@ -96,6 +96,11 @@ def _distributions() -> dict[str, list[str]]:
     return provides
 
 
+def providers(module: str) -> list[str]:
+    """The installed distributions that provide a top-level module (``PIL`` -> ``pillow``)."""
+    return _distributions().get(module, [])
+
+
 def installed_version(distribution: str) -> str | None:
     """The installed release of a distribution, or ``None`` when it is not installed.
 

@@ -117,7 +117,7 @@ def formatter(source: str, language: str, css_class: str, options: dict, md: Any
     if failure is not None:
         _logger.warning(f"a {language} block failed: {failure[:2000]}")
         return rendered
-    page.record(md, language, source, entry.packages)
+    page.record(md, language, source, entry)
     if language == "notebook":
         return rendered
     return Markup(rendered + provenance(entry))

@@ -14,12 +14,15 @@ link to download the page's blocks, in order, as a notebook under the page's tit
 
 from __future__ import annotations
 
+import ast
 import base64
 import functools
 import html
 import importlib.metadata
 import os
 import re
+from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import nbformat
@@ -27,6 +30,8 @@ from markdown import Extension, Markdown
 from markdown.postprocessors import Postprocessor
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
+
+from mlatlas.store.entry import Entry, providers
 
 PACKAGE = "mlatlas"
 AGGREGATES = {"docs", "test"}
@@ -137,9 +142,41 @@ def notebook_of(blocks: list[tuple[str, str]], title: str, install: str) -> str:
     return nbformat.writes(notebook)
 
 
-def record(md: Any, lang: str, code: str, packages: dict[str, str]) -> None:
-    """Note one rendered block of the page (called by the fence formatter)."""
-    md.__dict__.setdefault("_mlatlas_blocks", []).append((lang, code, set(packages)))
+def direct_imports(inputs: Iterable[str], packages: Iterable[str], root: Path) -> set[str]:
+    """The installed distributions that the repository's own code imported, of those a block used.
+
+    A block's processes import much more than it asks for: a library imports its own
+    optional dependencies when they happen to be installed (trimesh, transformers).
+    What a reader must install is what the code they run names: the ``import``
+    statements of the repository files the block ran (its snippet, the ``mlatlas``
+    modules it loaded), kept only where that import really happened.
+
+    Args:
+        inputs: Repository files the block read (its entry's ``inputs``).
+        packages: Distributions its processes imported (its entry's ``packages``).
+        root: The repository root.
+    """
+    names: set[str] = set()
+    for relative in inputs:
+        if not relative.endswith(".py"):
+            continue
+        try:
+            tree = ast.parse((root / relative).read_text(encoding="utf-8"))
+        except (OSError, SyntaxError):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names |= {alias.name.partition(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names.add(node.module.partition(".")[0])
+    provided = {d for name in names for d in providers(name)}
+    return {canonicalize_name(p) for p in packages} & {canonicalize_name(d) for d in provided}
+
+
+def record(md: Any, lang: str, code: str, entry: Entry) -> None:
+    """Note one rendered block of the page and what its code imported (called by the fence formatter)."""
+    imported = direct_imports(entry.inputs, entry.packages, Path.cwd())
+    md.__dict__.setdefault("_mlatlas_blocks", []).append((lang, code, imported))
 
 
 class _Header(Postprocessor):
@@ -178,4 +215,4 @@ def makeExtension(**kwargs: Any) -> PageInfo:  # noqa: N802 (Python-Markdown's e
     return PageInfo(**kwargs)
 
 
-__all__ = ["PageInfo", "closure", "extras", "install_line", "needed", "notebook_of", "record"]
+__all__ = ["PageInfo", "closure", "extras", "install_line", "needed", "notebook_of", "record", "direct_imports"]

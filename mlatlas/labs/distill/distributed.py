@@ -148,6 +148,9 @@ def process_group(*, device: str = "cpu", timeout: timedelta = TIMEOUT) -> Itera
         warnings.simplefilter("ignore")
     try:
         yield group
+        # Leave together: a rank that tears its group down while a peer still works
+        # (rank 0 saving the models) can leave gloo waiting on a closed connection.
+        dist.barrier()
     finally:
         dist.destroy_process_group()
 

@@ -210,6 +210,8 @@ def compute_optimal(law: ScalingLaw, compute: float) -> Allocation:
     _positive("compute", compute)
     budget = compute / FLOPS_PER_PARAM_TOKEN  # = N * D
     params = law.G * budget**law.a
+    if params == 0:  # a compute so small that float64 rounds the optimum to nothing
+        raise MlatlasError(f"compute of {compute:g} FLOPs is too small to allocate: the optimal size rounds to 0")
     tokens = budget / params
     return Allocation(law.name, float(compute), float(params), float(tokens), law.loss(params, tokens))
 

@@ -63,9 +63,10 @@ and run only the others, straight into ``store/`` (the inner loop; ``make test``
 def executed(tmp_path_factory: pytest.TempPathFactory) -> Executed:
     """Every executed block of the site, run once per test session (:func:`_execute`).
 
-    Under pytest-xdist the tests that need it go to one worker (``xdist_group``);
-    should another worker need it anyway, it waits for the first one's results,
-    shared through a file, instead of running every block a second time.
+    Under pytest-xdist (``make test`` and ``make test-fast`` run on every core), the
+    first worker that needs it runs the blocks and shares the results through a file;
+    a worker that needs them meanwhile waits for that file under a lock, instead of
+    running every block a second time.
     """
     if os.environ.get("PYTEST_XDIST_WORKER") is None:
         return _execute(tmp_path_factory)
@@ -172,9 +173,10 @@ SITE_FIXTURES = {"site", "server", "zensical_site", "zensical_server"}
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark every test that needs the built site ``site``, so ``make test-fast`` can leave them out.
 
-    Under pytest-xdist (``make test-fast`` runs on every core), every test that needs the
-    blocks' outputs or the built site goes to one worker (``xdist_group``), so each
-    block still runs exactly once and the site is built once per generator.
+    The tests that need the blocks' outputs or the built site are also put in one
+    ``xdist_group``, asking ``--dist loadgroup`` to keep them on one worker (so the site
+    is built once per generator). pytest-xdist 3.8 spread them over both workers here
+    all the same; :func:`executed`'s lock is what keeps every block to one run.
     """
     for item in items:
         needs = set(getattr(item, "fixturenames", ()))

@@ -31,7 +31,7 @@ from markdown.postprocessors import Postprocessor
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from mlatlas.store.entry import Entry, providers
+from mlatlas.store.entry import Entry, file_digest, providers
 
 PACKAGE = "mlatlas"
 AGGREGATES = {"docs", "test"}
@@ -158,19 +158,26 @@ def direct_imports(inputs: Iterable[str], packages: Iterable[str], root: Path) -
     """
     names: set[str] = set()
     for relative in inputs:
-        if not relative.endswith(".py"):
-            continue
-        try:
-            tree = ast.parse((root / relative).read_text(encoding="utf-8"))
-        except (OSError, SyntaxError):
-            continue
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Import):
-                names |= {alias.name.partition(".")[0] for alias in node.names}
-            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                names.add(node.module.partition(".")[0])
+        if relative.endswith(".py"):
+            names |= _imported_names(root / relative, file_digest(root / relative))
     provided = {d for name in names for d in providers(name)}
     return {canonicalize_name(p) for p in packages} & {canonicalize_name(d) for d in provided}
+
+
+@functools.cache
+def _imported_names(path: Path, digest: str | None) -> frozenset[str]:
+    """The top-level names a Python file imports, parsed once per content (every block reads ``mlatlas/``)."""
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError):
+        return frozenset()
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {alias.name.partition(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module.partition(".")[0])
+    return frozenset(names)
 
 
 def record(md: Any, lang: str, code: str, entry: Entry) -> None:
